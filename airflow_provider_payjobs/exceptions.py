@@ -1,0 +1,165 @@
+"""Typed errors of the provider: one base class, so callers can catch everything with one clause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# How much of a non-JSON body (a proxy's HTML page, say) an error message quotes.
+BODY_EXCERPT_CHARS = 200
+
+
+class PayJobsError(Exception):
+    """Base class of every error this provider raises."""
+
+
+class PayJobsValidationError(PayJobsError, ValueError):
+    """
+    Input that breaks a rule of the API; raised before anything is sent.
+
+    :param field: where the bad value is, e.g. ``items[3].currency``.
+    :param rule: the rule it breaks, in words.
+    :param value: the offending value, quoted in the message when short and not secret.
+    """
+
+    def __init__(self, field: str, rule: str, value: Any = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.value = value
+        shown = "" if value is None else f" (got {_short_repr(value)})"
+        super().__init__(f"{field}: {rule}{shown}")
+
+
+class PayJobsApiError(PayJobsError):
+    """
+    A non-2xx answer from the API.
+
+    Carries the ApiErrorResult fields when the body has them; otherwise ``body_excerpt``
+    holds the start of whatever came back.
+
+    :param status_code: the HTTP status.
+    :param method: the HTTP method of the failed call.
+    :param path: the path of the failed call, without the base URL.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        method: str = "",
+        path: str = "",
+        severity: str | None = None,
+        error: str | None = None,
+        code: int | float | None = None,
+        message: str | None = None,
+        reference_id: str | None = None,
+        timestamp: str | None = None,
+        request_ref: str | None = None,
+        body_excerpt: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.severity = severity
+        self.error = error
+        self.code = code
+        self.message = message
+        self.reference_id = reference_id
+        self.timestamp = timestamp
+        self.request_ref = request_ref
+        self.body_excerpt = body_excerpt
+        self.retry_after = retry_after
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f" on {self.method} {self.path}".rstrip() if self.method else ""
+        text = f"PayQuicker API answered HTTP {self.status_code}{where}"
+        if self.message or self.error:
+            text += f": {self.error or ''}{' - ' if self.error and self.message else ''}{self.message or ''}"
+        elif self.body_excerpt:
+            text += f"; body was not an ApiErrorResult: {self.body_excerpt!r}"
+        if self.reference_id:
+            text += f" (referenceId {self.reference_id})"
+        return text
+
+    @classmethod
+    def from_response(
+        cls,
+        status_code: int,
+        body_text: str,
+        *,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+    ) -> PayJobsApiError:
+        """Build the error from a raw answer, whatever its body holds."""
+        import json
+
+        try:
+            body = json.loads(body_text) if body_text else None
+        except ValueError:
+            body = None
+        context = {"method": method, "path": path, "retry_after": retry_after}
+        if not isinstance(body, dict) or not ({"message", "error", "code"} & body.keys()):
+            excerpt = (body_text or "")[:BODY_EXCERPT_CHARS] or "<empty body>"
+            return cls(status_code, body_excerpt=excerpt, **context)
+        return cls(
+            status_code,
+            severity=_text_or_none(body.get("severity")),
+            error=_text_or_none(body.get("error")),
+            code=body.get("code") if isinstance(body.get("code"), (int, float)) else None,
+            message=_text_or_none(body.get("message")),
+            reference_id=_text_or_none(body.get("referenceId")),
+            timestamp=_text_or_none(body.get("timestamp")),
+            request_ref=_text_or_none(body.get("requestRef")),
+            **context,
+        )
+
+
+class PayJobsAuthError(PayJobsError):
+    """
+    The token endpoint refused to issue a token, or the token was refused.
+
+    :param oauth_error: the OAuth error code, e.g. ``invalid_client`` or ``invalid_scope``.
+    :param status_code: the HTTP status of the token endpoint's answer.
+    :param description: the ``error_description`` the server sent, if any.
+    """
+
+    def __init__(self, oauth_error: str | None, status_code: int | None, description: str | None = None):
+        self.oauth_error = oauth_error
+        self.status_code = status_code
+        self.description = description
+        text = f"PayQuicker token request failed: {oauth_error or 'unknown error'}"
+        if status_code is not None:
+            text += f" (HTTP {status_code})"
+        if description:
+            text += f": {description}"
+        super().__init__(text)
+
+
+class PayJobsTransportError(PayJobsError):
+    """
+    The call did not get an HTTP answer: connection refused or dropped, or a timeout.
+
+    :param request_sent: False only when the request provably never reached the server
+        (connection refused, connect timeout); a POST is retried only then.
+    """
+
+    def __init__(self, description: str, *, request_sent: bool, method: str = "", path: str = "") -> None:
+        self.request_sent = request_sent
+        self.method = method
+        self.path = path
+        super().__init__(f"{method} {path}: {description}".strip(": "))
+
+
+class PayJobsJobFailedError(PayJobsError):
+    """A payment job ended in a failure status (FAILED, CANCELLED, or one never documented)."""
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

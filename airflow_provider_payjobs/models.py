@@ -1,0 +1,116 @@
+"""The API's enumerations and token patterns, exactly as the wire contract spells them."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from functools import lru_cache
+from importlib.resources import files
+
+API_VERSION = "2026.02.01"
+API_VERSION_HEADER = "X-MyPayQuicker-Version"
+
+UUID_PATTERN = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+JOB_TOKEN_RE = re.compile(rf"^jobs-{UUID_PATTERN}$")
+SOURCE_TOKEN_RE = re.compile(rf"^(acct|user|dest)-{UUID_PATTERN}$")
+DESTINATION_TOKEN_RE = re.compile(rf"^(acct|dest|user)-{UUID_PATTERN}$")
+EMAIL_RE = re.compile(r"^.+@.+\..+")
+TOKEN_LENGTH = 41
+
+
+class JobStatus(str, Enum):
+    """JobStatusTypes: the status of a payment job."""
+
+    COMPLETED = "COMPLETED"
+    APPROVED = "APPROVED"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    IN_PROGRESS = "IN_PROGRESS"
+    PARSING = "PARSING"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    PROCESSING = "PROCESSING"
+    SCHEDULED = "SCHEDULED"
+    SUBMITTED = "SUBMITTED"
+
+    @classmethod
+    def parse(cls, value: object) -> JobStatus | None:
+        """The status named by ``value``, or None for one the API never documented."""
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            return None
+
+
+SUCCESS_STATUSES = frozenset({JobStatus.COMPLETED})
+FAILURE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+TERMINAL_STATUSES = SUCCESS_STATUSES | FAILURE_STATUSES
+# Cancelling is allowed until processing has completed.
+CANCELLABLE_STATUSES = frozenset(JobStatus) - TERMINAL_STATUSES
+
+
+class TransferStatus(str, Enum):
+    """TransferStatuses: the status of one payment (item) of a job."""
+
+    ACCEPTED = "ACCEPTED"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    PENDING_ACCEPTANCE = "PENDING_ACCEPTANCE"
+    QUOTED = "QUOTED"
+    RETURNED = "RETURNED"
+    SCHEDULED = "SCHEDULED"
+    VERIFICATION_HOLD = "VERIFICATION_HOLD"
+    VOIDED = "VOIDED"
+
+
+class Languages(str, Enum):
+    """Languages: accepted by the ``language`` query parameter."""
+
+    CSCZ = "CSCZ"
+    DEDE = "DEDE"
+    ENGB = "ENGB"
+    ENUS = "ENUS"
+    ESES = "ESES"
+    ESMX = "ESMX"
+    FRCA = "FRCA"
+    FRFR = "FRFR"
+    ITIT = "ITIT"
+    JAJP = "JAJP"
+    KOKR = "KOKR"
+    NLNL = "NLNL"
+    PLPL = "PLPL"
+    PTBR = "PTBR"
+    PTPT = "PTPT"
+    RURU = "RURU"
+    ZHHANS = "ZHHANS"
+    ZHHANT = "ZHHANT"
+
+
+class PaymentPurposes(str, Enum):
+    """PaymentPurposes: why a payment is made."""
+
+    BONUS = "BONUS"
+    EXPENSE = "EXPENSE"
+    INCOME = "INCOME"
+    NON_TAXABLE = "NON_TAXABLE"
+    OTHER = "OTHER"
+    TAXABLE = "TAXABLE"
+    UNDEFINED = "UNDEFINED"
+
+
+class Environment(str, Enum):
+    """The PayQuicker environments a connection can point at."""
+
+    PRODUCTION = "production"
+    SANDBOX = "sandbox"
+    UAT = "uat"
+    DEVELOPMENT = "development"
+
+
+@lru_cache(maxsize=1)
+def currencies() -> frozenset[str]:
+    """The Currencies codes the API accepts (``currencies.txt``, one code per line)."""
+    text = files("airflow_provider_payjobs").joinpath("currencies.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
