@@ -139,17 +139,25 @@ class PayJobsAuthError(PayJobsError):
 
 class PayJobsTransportError(PayJobsError):
     """
-    The call did not get an HTTP answer: connection refused or dropped, or a timeout.
+    The call got no HTTP answer: the connection was refused or dropped, TLS failed, or it timed out.
 
-    :param request_sent: False only when the request provably never reached the server
-        (connection refused, connect timeout); a POST is retried only then.
+    :param description: what happened, in words.
+    :param kind: one of ``refused``, ``connect_timeout``, ``tls`` (the request never reached
+        the server), ``dropped`` or ``read_timeout`` (it may have been acted on).
     """
 
-    def __init__(self, description: str, *, request_sent: bool, method: str = "", path: str = "") -> None:
-        self.request_sent = request_sent
+    NEVER_SENT_KINDS = frozenset({"refused", "connect_timeout", "tls"})
+
+    def __init__(self, description: str, *, kind: str, method: str = "", path: str = "") -> None:
+        self.kind = kind
         self.method = method
         self.path = path
-        super().__init__(f"{method} {path}: {description}".strip(": "))
+        super().__init__(f"{method} {path}: {description}" if method else description)
+
+    @property
+    def request_sent(self) -> bool:
+        """False only when the request provably never reached the server; a POST is retried only then."""
+        return self.kind not in self.NEVER_SENT_KINDS
 
 
 class PayJobsJobFailedError(PayJobsError):

@@ -1,0 +1,67 @@
+"""
+Every Airflow import that differs between Airflow versions, in one place.
+
+Airflow 3 moved the authoring API to ``airflow.sdk``; the fallbacks keep the names
+importable on Airflow 2.11 (support planned), so the rest of the package imports from here.
+"""
+
+from __future__ import annotations
+
+try:  # Airflow 3
+    from airflow.sdk import (
+        BaseHook,
+        BaseOperator,
+        BaseOperatorLink,
+        BaseSensorOperator,
+        Context,
+        conf,
+    )
+    from airflow.sdk.bases.xcom import BaseXCom as XCom
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+    from airflow.sdk.log import mask_secret
+except ImportError:  # Airflow 2.11
+    from airflow.configuration import conf  # type: ignore[no-redef]
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowException,
+        AirflowFailException,
+        AirflowSkipException,
+    )
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.models import BaseOperator, BaseOperatorLink  # type: ignore[no-redef]
+    from airflow.models.xcom import XCom  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
+    from airflow.utils.context import Context  # type: ignore[no-redef]
+    from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+try:
+    from airflow import __version__ as AIRFLOW_VERSION
+except ImportError:  # pragma: no cover - Airflow always has a version
+    AIRFLOW_VERSION = "0"
+
+
+def airflow_version_at_least(version: str) -> bool:
+    """Whether the running Airflow is ``version`` or newer."""
+    from packaging.version import Version
+
+    return Version(Version(AIRFLOW_VERSION).base_version) >= Version(version)
+
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "Context",
+    "TriggerEvent",
+    "XCom",
+    "airflow_version_at_least",
+    "conf",
+    "mask_secret",
+]

@@ -1,0 +1,164 @@
+"""Turns an Airflow connection (plus hook arguments) into the settings of API calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_payjobs.auth import ClientCredentials
+from airflow_provider_payjobs.exceptions import PayJobsValidationError
+from airflow_provider_payjobs.models import API_VERSION, Environment
+from airflow_provider_payjobs.retries import RetryPolicy
+
+DEFAULT_SCOPES = "readonly modify"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+BASE_PATH = "/api/v2"
+ENVIRONMENT_HOSTS = {
+    Environment.PRODUCTION: "api.payquicker.io",
+    Environment.SANDBOX: "api.{sandbox_instance}.payquicker.io",
+    Environment.UAT: "api.{uat_instance}.payquicker.io",
+    Environment.DEVELOPMENT: "api.local.payquicker.io",
+}
+# Extras a user may set; anything else is a typo worth reporting.
+KNOWN_EXTRAS = frozenset(
+    {
+        "environment",
+        "sandbox_instance",
+        "uat_instance",
+        "api_version",
+        "scopes",
+        "timeout",
+        "verify",
+        "retry_limit",
+        "retry_min_wait",
+        "retry_max_wait",
+        "retry_after_cap",
+        "portal_url",
+    }
+)
+RETRY_FIELDS = {
+    "retry_limit": "attempts",
+    "retry_min_wait": "min_wait",
+    "retry_max_wait": "max_wait",
+    "retry_after_cap": "retry_after_cap",
+}
+
+
+@dataclass(frozen=True)
+class PayJobsSettings:
+    """
+    Everything a call needs, resolved from one connection.
+
+    :param credentials: OAuth client credentials and the base URL.
+    :param api_version: the ``X-MyPayQuicker-Version`` header value.
+    :param timeout: seconds per HTTP request.
+    :param verify: True, False, or a CA bundle path.
+    :param retry_policy: the retry policy of every call.
+    :param portal_url: pattern of the "PayQuicker job" link, with ``{job_token}``; None for no link.
+    """
+
+    credentials: ClientCredentials
+    api_version: str
+    timeout: float
+    verify: bool | str
+    retry_policy: RetryPolicy
+    portal_url: str | None
+
+    @property
+    def base_url(self) -> str:
+        return self.credentials.base_url
+
+    @classmethod
+    def from_connection(cls, connection: Any, overrides: Mapping[str, Any] | None = None) -> PayJobsSettings:
+        """
+        Settings from an Airflow connection; ``overrides`` (hook arguments) win over extras.
+
+        :param connection: an Airflow ``Connection``.
+        :param overrides: non-None hook arguments named like the extras.
+        """
+        extras = dict(connection.extra_dejson or {})
+        unknown = sorted(set(extras) - KNOWN_EXTRAS)
+        if unknown:
+            raise PayJobsValidationError(
+                f"extra.{unknown[0]}",
+                f"is not a PayJobs connection extra (known: {', '.join(sorted(KNOWN_EXTRAS))})",
+            )
+        extras.update({key: value for key, value in (overrides or {}).items() if value is not None})
+        if not connection.login or not connection.password:
+            raise PayJobsValidationError(
+                "login/password", "the connection needs the OAuth client id and secret"
+            )
+        retry_arguments = {
+            target: _number(extras[name], f"extra.{name}", integer=name == "retry_limit")
+            for name, target in RETRY_FIELDS.items()
+            if extras.get(name) is not None
+        }
+        try:
+            retry_policy = RetryPolicy(**retry_arguments)
+        except ValueError as error:
+            raise PayJobsValidationError("extra.retry_*", str(error)) from None
+        credentials = ClientCredentials(
+            base_url=resolve_base_url(connection, extras),
+            client_id=connection.login,
+            client_secret=connection.password,
+            scopes=" ".join(str(extras.get("scopes") or DEFAULT_SCOPES).split()),
+        )
+        return cls(
+            credentials=credentials,
+            api_version=str(extras.get("api_version") or API_VERSION),
+            timeout=_number(extras.get("timeout", DEFAULT_TIMEOUT_SECONDS), "extra.timeout"),
+            verify=_verify(extras.get("verify", True)),
+            retry_policy=retry_policy,
+            portal_url=extras.get("portal_url") or None,
+        )
+
+
+def resolve_base_url(connection: Any, extras: Mapping[str, Any]) -> str:
+    """
+    The API base URL: the connection's host when set, else the ``environment`` extra's server.
+
+    A host with a scheme is the full base URL (``http://127.0.0.1:8023/api/v2``). A bare
+    host name is reached over HTTPS, with the connection's port and schema (path) if any.
+    """
+    host = (connection.host or "").strip()
+    if host:
+        if "://" in host:
+            return host.rstrip("/")
+        port = f":{connection.port}" if connection.port else ""
+        path = "/" + connection.schema.strip("/") if connection.schema else BASE_PATH
+        return f"https://{host}{port}{path}"
+    name = str(extras.get("environment") or Environment.SANDBOX.value).lower()
+    try:
+        environment = Environment(name)
+    except ValueError:
+        allowed = ", ".join(member.value for member in Environment)
+        raise PayJobsValidationError("extra.environment", f"must be one of {allowed}", name) from None
+    server = ENVIRONMENT_HOSTS[environment].format(
+        sandbox_instance=extras.get("sandbox_instance") or "sandbox",
+        uat_instance=extras.get("uat_instance") or "uat1",
+    )
+    return f"https://{server}{BASE_PATH}"
+
+
+def _number(value: Any, field: str, *, integer: bool = False) -> Any:
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        kind = "an integer" if integer else "a number"
+        raise PayJobsValidationError(field, f"must be {kind}", value) from None
+    if number <= 0 and field in {"extra.timeout", "extra.retry_limit"}:
+        raise PayJobsValidationError(field, "must be greater than 0", value)
+    return number
+
+
+def _verify(value: Any) -> bool | str:
+    """``verify`` may be a boolean, a boolean-like string (URI form), or a CA bundle path."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in {"true", "1", "yes"}:
+        return True
+    if text.lower() in {"false", "0", "no"}:
+        return False
+    return text

@@ -1,0 +1,437 @@
+"""PayJobsHook: the PayQuicker Payment Jobs API (list, create, retrieve, cancel) over OAuth 2.0."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import weakref
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import requests
+
+from airflow_provider_payjobs import http_errors
+from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken, parse_token_answer
+from airflow_provider_payjobs.compat import BaseHook, mask_secret
+from airflow_provider_payjobs.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
+from airflow_provider_payjobs.models import API_VERSION_HEADER, Languages
+from airflow_provider_payjobs.retries import RetryPolicy
+from airflow_provider_payjobs.validation import (
+    normalize_body,
+    validate_create_body,
+    validate_job_token,
+    validate_language,
+    validate_page,
+)
+
+JOBS_PATH = "/payments/jobs"
+
+
+class PayJobsHook(BaseHook):
+    """
+    Talks to the PayQuicker Payment Jobs API with OAuth 2.0 client credentials.
+
+    The connection's login is the client id, its password the client secret, and its host an
+    optional full base URL (for the local sandbox, a proxy or another host); without a host the
+    ``environment`` extra (default ``sandbox``) picks the server. Methods return the decoded JSON
+    as the API sends it. Input is validated before anything is sent. Reads and cancels are retried
+    on transient failures; a create only when the request provably never reached the server.
+
+    :param payjobs_conn_id: the Airflow connection to use.
+    :param api_version: overrides the ``api_version`` extra (``X-MyPayQuicker-Version``).
+    :param timeout: overrides the ``timeout`` extra: seconds per HTTP request.
+    :param retry_limit: overrides the ``retry_limit`` extra: attempts per call, the first included.
+    :param retry_min_wait: overrides the ``retry_min_wait`` extra: seconds before the first retry.
+    :param retry_max_wait: overrides the ``retry_max_wait`` extra: cap on a wait between attempts.
+    :param retry_after_cap: overrides the ``retry_after_cap`` extra: cap on a ``Retry-After`` wait.
+    """
+
+    conn_name_attr = "payjobs_conn_id"
+    default_conn_name = "payjobs_default"
+    conn_type = "payjobs"
+    hook_name = "PayQuicker Payment Jobs"
+
+    def __init__(
+        self,
+        payjobs_conn_id: str = default_conn_name,
+        *,
+        api_version: str | None = None,
+        timeout: float | None = None,
+        retry_limit: int | None = None,
+        retry_min_wait: float | None = None,
+        retry_max_wait: float | None = None,
+        retry_after_cap: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.payjobs_conn_id = payjobs_conn_id
+        self._overrides = {
+            "api_version": api_version,
+            "timeout": timeout,
+            "retry_limit": retry_limit,
+            "retry_min_wait": retry_min_wait,
+            "retry_max_wait": retry_max_wait,
+            "retry_after_cap": retry_after_cap,
+        }
+        self._settings: PayJobsSettings | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(payjobs_conn_id={self.payjobs_conn_id!r})"
+
+    # --- settings -------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> PayJobsSettings:
+        """The resolved connection settings (loaded once)."""
+        if self._settings is None:
+            self._settings = self._settings_from(self.get_connection(self.payjobs_conn_id))
+        return self._settings
+
+    async def asettings(self) -> PayJobsSettings:
+        """The resolved connection settings, loaded without blocking the event loop."""
+        if self._settings is None:
+            self._settings = self._settings_from(await self.aget_connection(self.payjobs_conn_id))
+        return self._settings
+
+    def _settings_from(self, connection: Any) -> PayJobsSettings:
+        settings = PayJobsSettings.from_connection(connection, self._overrides)
+        mask_secret(settings.credentials.client_secret)
+        return settings
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self.settings.retry_policy
+
+    # --- the four endpoints ---------------------------------------------------------------------
+
+    def list_payment_jobs(
+        self,
+        page: int,
+        page_size: int,
+        filter: str | None = None,
+        sort: str | None = None,
+        language: Languages | str | None = None,
+    ) -> dict[str, Any]:
+        """
+        One page of payment jobs (PaymentJobListResult).
+
+        :param page: page number, from 1.
+        :param page_size: jobs per page, 1 to 50.
+        :param filter: passed to the API untouched.
+        :param sort: passed to the API untouched.
+        :param language: a Languages member or its name.
+        """
+        return self._request("GET", JOBS_PATH, params=_list_params(page, page_size, filter, sort, language))
+
+    def iter_payment_jobs(
+        self,
+        page_size: int = 50,
+        filter: str | None = None,
+        sort: str | None = None,
+        language: Languages | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every payment job across all pages, page by page as they are needed."""
+        page = 1
+        while True:
+            result = self.list_payment_jobs(page, page_size, filter=filter, sort=sort, language=language)
+            payload = result.get("payload") or []
+            yield from payload
+            page_count = _counter(result.get("meta", {}).get("pageCount"))
+            if not payload or page_count is None or page >= page_count:
+                return
+            page += 1
+
+    def create_payment_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        Create a payment job (PaymentJobResult). The body is validated first.
+
+        :param body: a GatewayPaymentJob or PortalPaymentJob; datetimes are sent as RFC 3339 UTC.
+        """
+        wire_body = normalize_body(body) if isinstance(body, Mapping) else body
+        validate_create_body(wire_body)
+        return self._request("POST", JOBS_PATH, json_body=wire_body)
+
+    def retrieve_payment_job(
+        self, job_token: str, filter: str | None = None, language: Languages | str | None = None
+    ) -> dict[str, Any]:
+        """
+        One payment job (PaymentJobResult).
+
+        :param job_token: ``jobs-<uuid>``.
+        :param filter: passed to the API untouched.
+        :param language: a Languages member or its name.
+        """
+        params = _job_params(job_token, filter, language)
+        return self._request("GET", _job_path(job_token), params=params)
+
+    def cancel_payment_job(self, job_token: str) -> dict[str, Any]:
+        """
+        Cancel a payment job that has not finished processing (PaymentJobResult).
+
+        :param job_token: ``jobs-<uuid>``.
+        """
+        validate_job_token(job_token)
+        return self._request("DELETE", _job_path(job_token))
+
+    # --- async twins for triggers ---------------------------------------------------------------
+
+    async def aretrieve_payment_job(
+        self, job_token: str, filter: str | None = None, language: Languages | str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`retrieve_payment_job` for the event loop (httpx, shared client and token)."""
+        params = _job_params(job_token, filter, language)
+        return await self._arequest("GET", _job_path(job_token), params=params)
+
+    async def acancel_payment_job(self, job_token: str) -> dict[str, Any]:
+        """:meth:`cancel_payment_job` for the event loop."""
+        validate_job_token(job_token)
+        return await self._arequest("DELETE", _job_path(job_token))
+
+    # --- connection test ------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a token and list one page, trying once; say plainly what failed."""
+        probe = PayJobsHook(self.payjobs_conn_id, **{**self._overrides, "retry_limit": 1})
+        try:
+            probe.list_payment_jobs(1, 1)
+        except Exception as error:
+            return False, describe_connection_failure(error, probe._settings)
+        finally:
+            probe.close()
+        return True, f"Connected to {probe.settings.base_url}: token granted and jobs listed."
+
+    # --- sync transport -------------------------------------------------------------------------
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One keep-alive session per hook."""
+        session = requests.Session()
+        session.headers.update({"accept": "application/json", API_VERSION_HEADER: self.settings.api_version})
+        session.verify = self.settings.verify
+        return session
+
+    def close(self) -> None:
+        if "session" in self.__dict__:
+            self.session.close()
+            del self.__dict__["session"]
+
+    def get_access_token(self, *, force_refresh: bool = False) -> AccessToken:
+        """A cached bearer token, fetched when missing or about to expire."""
+        credentials = self.settings.credentials
+        token = None if force_refresh else TOKEN_CACHE.get(credentials)
+        if token is not None:
+            return token
+        with TOKEN_CACHE.lock_for_fetch:
+            token = None if force_refresh else TOKEN_CACHE.get(credentials)
+            if token is None:
+                token = self._fetch_token()
+                TOKEN_CACHE.put(credentials, token)
+        return token
+
+    def _fetch_token(self) -> AccessToken:
+        url, headers, form = self.settings.credentials.token_request()
+        path = url.removeprefix(self.settings.base_url)
+        for attempt in self.retry_policy.retrying("POST", path, self.log, idempotent=True):
+            with attempt:
+                try:
+                    answer = self.session.post(url, headers=headers, data=form, timeout=self.settings.timeout)
+                except requests.RequestException as error:
+                    raise http_errors.from_requests_error(error, "POST", path) from None
+                if answer.status_code >= 500 or answer.status_code == 429:
+                    raise http_errors.api_error(answer.status_code, answer.text, answer.headers, "POST", path)
+                token = parse_token_answer(answer.status_code, answer.text)
+        mask_secret(token.value)
+        self.log.debug("PayQuicker access token granted for client %s", self.settings.credentials.client_id)
+        return token
+
+    def _request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None
+    ) -> Any:
+        for attempt in self.retry_policy.retrying(method, path, self.log):
+            with attempt:
+                return self._send_once(method, path, params, json_body)
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    def _send_once(self, method: str, path: str, params: dict[str, Any] | None, json_body: Any) -> Any:
+        token = self.get_access_token()
+        answer = self._send(method, path, params, json_body, token)
+        if answer.status_code == 401:
+            # The token expired early or was revoked: one fresh token, one more try.
+            TOKEN_CACHE.drop(self.settings.credentials, token)
+            answer = self._send(method, path, params, json_body, self.get_access_token())
+        self.log.debug("PayQuicker %s %s -> HTTP %s", method, path, answer.status_code)
+        if not answer.ok:
+            raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)
+        return http_errors.decode_json(answer.status_code, answer.text, method, path)
+
+    def _send(
+        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, token: AccessToken
+    ) -> requests.Response:
+        try:
+            return self.session.request(
+                method,
+                self.settings.base_url + path,
+                params=params,
+                json=json_body,
+                headers={"Authorization": f"Bearer {token.value}"},
+                timeout=self.settings.timeout,
+            )
+        except requests.RequestException as error:
+            raise http_errors.from_requests_error(error, method, path) from None
+
+    # --- async transport ------------------------------------------------------------------------
+
+    async def _arequest(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
+        settings = await self.asettings()
+        async for attempt in settings.retry_policy.async_retrying(method, path, self.log):
+            with attempt:
+                return await self._asend_once(settings, method, path, params)
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def _asend_once(
+        self, settings: PayJobsSettings, method: str, path: str, params: dict[str, Any] | None
+    ) -> Any:
+        shared = _shared_async_client(settings)
+        token = await shared.token(settings, self.log)
+        answer = await shared.send(settings, method, path, params, token)
+        if answer.status_code == 401:
+            TOKEN_CACHE.drop(settings.credentials, token)
+            answer = await shared.send(settings, method, path, params, await shared.token(settings, self.log))
+        if answer.is_error:
+            raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)
+        return http_errors.decode_json(answer.status_code, answer.text, method, path)
+
+
+class _SharedAsyncClient:
+    """One httpx client and one token fetch at a time, per event loop and connection."""
+
+    def __init__(self, settings: PayJobsSettings) -> None:
+        verify: bool | ssl.SSLContext = (
+            settings.verify
+            if isinstance(settings.verify, bool)
+            else (ssl.create_default_context(cafile=settings.verify))
+        )
+        self.client = httpx.AsyncClient(
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            verify=verify,
+            headers={"accept": "application/json", API_VERSION_HEADER: settings.api_version},
+        )
+        self.token_lock = asyncio.Lock()
+
+    async def token(self, settings: PayJobsSettings, log: Any) -> AccessToken:
+        credentials = settings.credentials
+        token = TOKEN_CACHE.get(credentials)
+        if token is not None:
+            return token
+        async with self.token_lock:
+            token = TOKEN_CACHE.get(credentials)
+            if token is None:
+                token = await self._fetch_token(settings, log)
+                TOKEN_CACHE.put(credentials, token)
+        return token
+
+    async def _fetch_token(self, settings: PayJobsSettings, log: Any) -> AccessToken:
+        url, headers, form = settings.credentials.token_request()
+        path = url.removeprefix(settings.base_url)
+        async for attempt in settings.retry_policy.async_retrying("POST", path, log, idempotent=True):
+            with attempt:
+                try:
+                    answer = await self.client.post(url, headers=headers, data=form)
+                except httpx.TransportError as error:
+                    raise http_errors.from_httpx_error(error, "POST", path) from None
+                if answer.status_code >= 500 or answer.status_code == 429:
+                    raise http_errors.api_error(answer.status_code, answer.text, answer.headers, "POST", path)
+                token = parse_token_answer(answer.status_code, answer.text)
+        mask_secret(token.value)
+        return token
+
+    async def send(
+        self,
+        settings: PayJobsSettings,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        token: AccessToken,
+    ) -> httpx.Response:
+        try:
+            return await self.client.request(
+                method,
+                settings.base_url + path,
+                params=params,
+                headers={"Authorization": f"Bearer {token.value}"},
+            )
+        except httpx.TransportError as error:
+            raise http_errors.from_httpx_error(error, method, path) from None
+
+
+# Triggers of one connection in one triggerer loop share a client (keep-alive, one TLS handshake).
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, _SharedAsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_async_client(settings: PayJobsSettings) -> _SharedAsyncClient:
+    loop = asyncio.get_running_loop()
+    clients = _ASYNC_CLIENTS.setdefault(loop, {})
+    key = (settings.credentials.cache_key, settings.api_version, settings.timeout, str(settings.verify))
+    if key not in clients:
+        clients[key] = _SharedAsyncClient(settings)
+    return clients[key]
+
+
+def describe_connection_failure(error: BaseException, settings: PayJobsSettings | None) -> str:
+    """A plain sentence for what went wrong when testing a connection."""
+    where = settings.base_url if settings else "the PayQuicker API"
+    if isinstance(error, PayJobsAuthError):
+        if error.oauth_error == "invalid_scope":
+            return f"The client may not have the requested scopes ({error.description or error.oauth_error})."
+        if error.oauth_error in {"invalid_client", "unauthorized_client"}:
+            return (
+                f"Authentication failed at {where}: the client id or secret is wrong ({error.oauth_error})."
+            )
+        return f"Could not get a token from {where}: {error}"
+    if isinstance(error, PayJobsApiError) and error.status_code == 403:
+        return f"The token lacks the scope to list jobs (readonly) at {where}: {error}"
+    if isinstance(error, PayJobsApiError) and error.status_code == 401:
+        return f"The API refused the token at {where}: {error}"
+    if isinstance(error, PayJobsTransportError):
+        if error.kind == "tls":
+            return f"TLS failed with {where}: check the certificate or the 'verify' extra."
+        if error.kind in {"connect_timeout", "read_timeout"}:
+            return f"{where} did not answer in time."
+        return f"Cannot reach {where}: {error}"
+    return f"Connection test failed: {error}"
+
+
+def _list_params(
+    page: int, page_size: int, filter: str | None, sort: str | None, language: Languages | str | None
+) -> dict[str, Any]:
+    validate_page(page, page_size)
+    params: dict[str, Any] = {"page": page, "pageSize": page_size}
+    return _with_optional(params, filter=filter, sort=sort, language=validate_language(language))
+
+
+def _job_params(job_token: str, filter: str | None, language: Languages | str | None) -> dict[str, Any]:
+    validate_job_token(job_token)
+    return _with_optional({}, filter=filter, language=validate_language(language))
+
+
+def _with_optional(params: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    params.update({name: value for name, value in optional.items() if value is not None})
+    return params
+
+
+def _job_path(job_token: str) -> str:
+    return f"{JOBS_PATH}/{quote(job_token, safe='')}"
+
+
+def _counter(value: Any) -> int | None:
+    """The list meta counters are strings on the wire."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,122 @@
+"""
+The one retry policy of the provider, used by the hook's sync (requests) and async (httpx) calls.
+
+Reads (GET) and cancels (DELETE) are retried on 5xx gateway-type answers, 429, dropped
+connections and timeouts. A create (POST) is retried only when the request provably never
+reached the server: a second POST that did reach it could pay people twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from time import time
+from typing import Any
+
+import tenacity
+
+from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsTransportError
+
+RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """
+    How often and how long to retry a call.
+
+    :param attempts: attempts per call, the first included (1 = never retry).
+    :param min_wait: seconds before the first retry; doubled each time, with jitter.
+    :param max_wait: cap on any wait between attempts.
+    :param retry_after_cap: cap on a server's ``Retry-After`` wait.
+    """
+
+    attempts: int = 5
+    min_wait: float = 1.0
+    max_wait: float = 30.0
+    retry_after_cap: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"retry attempts must be >= 1, got {self.attempts}")
+        if self.min_wait < 0 or self.max_wait < self.min_wait or self.retry_after_cap < 0:
+            raise ValueError("retry waits must satisfy 0 <= min_wait <= max_wait and retry_after_cap >= 0")
+
+    def should_retry(self, error: BaseException, method: str, *, idempotent: bool | None = None) -> bool:
+        """Whether ``error`` from a ``method`` call may be retried."""
+        safe_to_repeat = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        if isinstance(error, PayJobsTransportError):
+            if error.kind == "tls":
+                return False
+            return safe_to_repeat or not error.request_sent
+        if isinstance(error, PayJobsApiError):
+            return safe_to_repeat and error.status_code in RETRYABLE_STATUS_CODES
+        return False
+
+    def wait_seconds(self, retry_state: tenacity.RetryCallState) -> float:
+        """Honour ``Retry-After`` (capped) when the server sent one, else exponential backoff with jitter."""
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        return self._backoff(retry_state)
+
+    def _backoff(self, retry_state: tenacity.RetryCallState) -> float:
+        return tenacity.wait_exponential_jitter(
+            initial=self.min_wait, max=self.max_wait, jitter=self.min_wait
+        )(retry_state)
+
+    def _arguments(
+        self, method: str, path: str, log: logging.Logger, idempotent: bool | None
+    ) -> dict[str, Any]:
+        def log_retry(retry_state: tenacity.RetryCallState) -> None:
+            error = retry_state.outcome.exception() if retry_state.outcome else None
+            wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+            log.warning(
+                "PayQuicker %s %s attempt %d of %d failed (%s); retrying in %.1f s",
+                method,
+                path,
+                retry_state.attempt_number,
+                self.attempts,
+                error,
+                wait,
+            )
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.attempts),
+            "wait": self.wait_seconds,
+            "retry": tenacity.retry_if_exception(
+                lambda error: self.should_retry(error, method, idempotent=idempotent)
+            ),
+            "before_sleep": log_retry,
+            "reraise": True,
+        }
+
+    def retrying(
+        self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
+    ) -> tenacity.Retrying:
+        """A tenacity controller for one sync call."""
+        return tenacity.Retrying(**self._arguments(method, path, log, idempotent))
+
+    def async_retrying(
+        self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
+    ) -> tenacity.AsyncRetrying:
+        """A tenacity controller for one async call: the same rules as :meth:`retrying`."""
+        return tenacity.AsyncRetrying(**self._arguments(method, path, log, idempotent))
+
+
+def parse_retry_after(header: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        return max(float(header), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(header).timestamp() - time(), 0.0)
+    except (TypeError, ValueError):
+        return None
