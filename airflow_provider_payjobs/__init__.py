@@ -20,6 +20,25 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_payjobs.hooks.payjobs"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "PayQuicker Payment Jobs",
+                "python-modules": ["airflow_provider_payjobs.operators.payjobs"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "PayQuicker Payment Jobs",
+                "python-modules": ["airflow_provider_payjobs.sensors.payjobs"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "PayQuicker Payment Jobs",
+                "python-modules": ["airflow_provider_payjobs.triggers.payjobs"],
+            }
+        ],
+        "extra-links": ["airflow_provider_payjobs.links.payjobs.PaymentJobLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_payjobs.hooks.payjobs.PayJobsHook",

@@ -17,13 +17,19 @@ try:  # Airflow 3
         conf,
     )
     from airflow.sdk.bases.xcom import BaseXCom as XCom
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
     from airflow.sdk.log import mask_secret
 except ImportError:  # Airflow 2.11
     from airflow.configuration import conf  # type: ignore[no-redef]
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowException,
         AirflowFailException,
+        AirflowSensorTimeout,
         AirflowSkipException,
     )
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
@@ -52,6 +58,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "AirflowException",
     "AirflowFailException",
+    "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
     "BaseOperator",

@@ -171,3 +171,23 @@ def _text_or_none(value: Any) -> str | None:
 def _short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+class PayJobsConflictError(PayJobsError):
+    """
+    Some clientPaymentIds of a create body are already held by other jobs, but no single job holds them all.
+
+    Creating the job could pay those items twice, and adopting a job would leave items unpaid:
+    a person must decide.
+
+    :param holders: each conflicting clientPaymentId and the job tokens that hold it.
+    """
+
+    def __init__(self, holders: dict[str, list[str]]) -> None:
+        self.holders = holders
+        listed = "; ".join(
+            f"{payment_id} in {', '.join(jobs)}" for payment_id, jobs in sorted(holders.items())
+        )
+        super().__init__(
+            "clientPaymentIds already used by other payment jobs, and no single job holds them all: " + listed
+        )

@@ -6,6 +6,7 @@ import asyncio
 import ssl
 import weakref
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +14,7 @@ from urllib.parse import quote
 import httpx
 import requests
 
-from airflow_provider_payjobs import http_errors
+from airflow_provider_payjobs import http_errors, reconcile
 from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken, parse_token_answer
 from airflow_provider_payjobs.compat import BaseHook, mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
@@ -144,15 +145,72 @@ class PayJobsHook(BaseHook):
                 return
             page += 1
 
-    def create_payment_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create_payment_job(
+        self, body: Mapping[str, Any], *, created_since: datetime | None = None
+    ) -> dict[str, Any]:
         """
         Create a payment job (PaymentJobResult). The body is validated first.
 
+        When every item carries a ``clientPaymentId``, a create whose outcome is unknown (5xx,
+        429, timeout, connection dropped after sending) is reconciled before it is tried again:
+        a job already holding those ids is adopted instead of posting a second one, and a
+        refusal saying an id is already used adopts the job that holds them all. Without ids,
+        a create is retried only when the request provably never reached the server.
+
         :param body: a GatewayPaymentJob or PortalPaymentJob; datetimes are sent as RFC 3339 UTC.
+        :param created_since: when the first attempt to create this job started, if earlier
+            than this call (a task retry); bounds the search for an existing job.
         """
         wire_body = normalize_body(body) if isinstance(body, Mapping) else body
         validate_create_body(wire_body)
-        return self._request("POST", JOBS_PATH, json_body=wire_body)
+        ids = reconcile.client_payment_ids(wire_body)
+        since = created_since or datetime.now(timezone.utc)
+        outcome_unknown = False
+        policy = self.retry_policy
+        for attempt in policy.retrying("POST", JOBS_PATH, self.log, idempotent=ids is not None):
+            with attempt:
+                if outcome_unknown and ids:
+                    existing = self.find_job_holding(ids, since)
+                    if existing is not None:
+                        return existing
+                try:
+                    return self._send_once("POST", JOBS_PATH, None, wire_body)
+                except PayJobsApiError as error:
+                    if ids and reconcile.is_duplicate_id_refusal(error):
+                        return self._adopt_after_refusal(ids, since, error)
+                    outcome_unknown = policy.should_retry(error, "GET")
+                    raise
+                except PayJobsTransportError as error:
+                    outcome_unknown = outcome_unknown or error.request_sent
+                    raise
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    def find_job_holding(
+        self, client_payment_ids: list[str], created_since: datetime
+    ) -> dict[str, Any] | None:
+        """
+        The job already holding all ``client_payment_ids``, created since ``created_since``.
+
+        :raises PayJobsConflictError: some ids are held but no single job holds them all.
+        """
+        existing = reconcile.find_job_holding(
+            client_payment_ids, created_since, self.iter_payment_jobs(), self.retrieve_payment_job
+        )
+        if existing is not None:
+            self.log.warning(
+                "Payment job %s already holds these %d clientPaymentIds: adopting it, not creating another",
+                existing["token"],
+                len(client_payment_ids),
+            )
+        return existing
+
+    def _adopt_after_refusal(
+        self, ids: list[str], since: datetime, refusal: PayJobsApiError
+    ) -> dict[str, Any]:
+        existing = self.find_job_holding(ids, since)
+        if existing is None:
+            raise refusal
+        return existing
 
     def retrieve_payment_job(
         self, job_token: str, filter: str | None = None, language: Languages | str | None = None

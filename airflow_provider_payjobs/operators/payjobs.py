@@ -1,0 +1,373 @@
+"""Operators that create and cancel PayQuicker payment jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+import pendulum
+
+from airflow_provider_payjobs.compat import AirflowFailException, BaseOperator, Context, conf
+from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsValidationError
+from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+from airflow_provider_payjobs.job_status import StatusSets
+from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, JOB_URL_KEY, PaymentJobLink, job_url
+from airflow_provider_payjobs.models import FAILURE_STATUSES, TERMINAL_STATUSES, JobStatus
+from airflow_provider_payjobs.payment_ids import with_client_payment_ids
+from airflow_provider_payjobs.reconcile import client_payment_ids
+from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+from airflow_provider_payjobs.validation import normalize_body, to_rfc3339, validate_create_body
+from airflow_provider_payjobs.waiting import TIMEOUT, JobWait, failure_message, job_from_event
+
+DEFAULT_TIMEOUT = timedelta(hours=24)
+# Keys in Airflow's task state store (3.3+). Renaming one breaks retries already in flight.
+STATE_JOB_TOKEN = "payjobs_job_token"
+STATE_CREATE_STARTED = "payjobs_create_started_at"
+STATE_GENERATION = "payjobs_generation"
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class CreatePaymentJobOperator(BaseOperator):
+    """
+    Creates a payment job, and optionally waits until it finishes, exactly once per task run.
+
+    Every item gets a ``clientPaymentId`` (derived from dag, task, run, map index and position
+    when not given), the job token is stored durably before any wait, and a retried task
+    reconnects to its job instead of paying again.
+
+    :param body: the GatewayPaymentJob or PortalPaymentJob, a dict or a JSON string (templated).
+        ``notBefore``/``notAfter`` may be datetimes or strings; they are sent as RFC 3339 UTC.
+    :param payjobs_conn_id: the Airflow connection.
+    :param wait_for_completion: wait until the job is terminal and return the final job dict.
+    :param deferrable: wait in the triggerer instead of the worker.
+    :param poll_interval: seconds between status checks.
+    :param timeout: how long to wait (seconds or timedelta); an absolute deadline carried into the trigger.
+    :param cancel_on_kill: cancel the job when the task is killed or the wait times out.
+    :param resubmit_failed: on a retry after a FAILED or CANCELLED job, create a new job with new
+        derived ids instead of failing the task.
+    :param max_items: refuse a job with more items.
+    :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
+    :param dry_run: validate and log the summary; create nothing.
+    """
+
+    template_fields: Sequence[str] = ("body",)
+    template_fields_renderers = {"body": "json"}
+    operator_extra_links = (PaymentJobLink(),)
+    ui_color = "#d8f3e6"
+
+    def __init__(
+        self,
+        *,
+        body: dict[str, Any] | str,
+        payjobs_conn_id: str = PayJobsHook.default_conn_name,
+        wait_for_completion: bool = False,
+        deferrable: bool = _default_deferrable(),
+        poll_interval: float = 30.0,
+        timeout: float | timedelta = DEFAULT_TIMEOUT,
+        cancel_on_kill: bool = True,
+        resubmit_failed: bool = False,
+        max_items: int | None = None,
+        max_total_amount: Mapping[str, float] | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.body = body
+        self.payjobs_conn_id = payjobs_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = _positive_seconds(poll_interval, "poll_interval")
+        self.timeout_seconds = _positive_seconds(timeout, "timeout")
+        self.cancel_on_kill = cancel_on_kill
+        self.resubmit_failed = resubmit_failed
+        check_limits_are_sane(max_items, max_total_amount)
+        self.max_items = max_items
+        self.max_total_amount = dict(max_total_amount) if max_total_amount else None
+        self.dry_run = dry_run
+        self.job_token: str | None = None
+
+    @cached_property
+    def hook(self) -> PayJobsHook:
+        return PayJobsHook(self.payjobs_conn_id)
+
+    # --- execute --------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        state = _TaskState(context)
+        generation = int(state.get(STATE_GENERATION) or 0)
+        body = self.prepare_body(context, generation)
+        if self.dry_run:
+            self.log.info("Dry run: would create a payment job of %s; nothing was sent", describe_body(body))
+            return None
+        job = self._earlier_job(context, state, body)
+        if job is not None and JobStatus.parse(job.get("status")) in FAILURE_STATUSES:
+            body = self._resubmission_body(context, state, job)
+            job = None
+        if job is None:
+            job = self._create(context, state, body)
+        self._publish(context, job["token"])
+        if not self.wait_for_completion:
+            return job["token"]
+        return self._wait(job)
+
+    def prepare_body(self, context: Context, generation: int = 0) -> dict[str, Any]:
+        """The rendered body, with schedule in UTC and a clientPaymentId on every item, checked."""
+        body = _parse_body(self.body)
+        for key in ("notBefore", "notAfter"):
+            if body.get(key) is not None:
+                body[key] = _to_utc_text(body[key], key)
+        ti = context["ti"]
+        body, _ = with_client_payment_ids(
+            body, ti.dag_id, ti.task_id, context["run_id"], _map_index(ti), generation
+        )
+        body = normalize_body(body)
+        validate_create_body(body)
+        check_guardrails(body, self.max_items, self.max_total_amount)
+        return body
+
+    def _earlier_job(
+        self, context: Context, state: _TaskState, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The job an earlier try of this task run created, if any."""
+        token = state.get(STATE_JOB_TOKEN)
+        if token:
+            self.log.info("Resuming payment job %s created by an earlier try", token)
+            return self.hook.retrieve_payment_job(token)
+        if not (state.get(STATE_CREATE_STARTED) or context["ti"].try_number > 1):
+            return None
+        # An earlier try may have created the job and died before storing its token.
+        job = self.hook.find_job_holding(client_payment_ids(body) or [], self._created_since(context, state))
+        if job is not None:
+            self.log.info("Found payment job %s created by an earlier try", job["token"])
+            state.set(STATE_JOB_TOKEN, job["token"])
+        return job
+
+    def _resubmission_body(
+        self, context: Context, state: _TaskState, failed_job: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A body with fresh derived ids, when the user asked to pay again after a failed job."""
+        ended = f"Payment job {failed_job['token']} from an earlier try ended {failed_job.get('status')}"
+        if not self.resubmit_failed:
+            raise AirflowFailException(
+                f"{ended}; not paying again silently. {failure_message(failed_job)}. "
+                "Set resubmit_failed=True to create a new job."
+            )
+        if not _body_has_no_ids(self.body):
+            raise AirflowFailException(
+                f"{ended}; resubmit_failed needs new clientPaymentIds and this body sets its own: "
+                "give new ids to pay again."
+            )
+        generation = int(state.get(STATE_GENERATION) or 0) + 1
+        self.log.warning("%s; resubmitting with new clientPaymentIds (generation %d)", ended, generation)
+        state.set(STATE_GENERATION, generation)
+        state.delete(STATE_JOB_TOKEN)
+        state.delete(STATE_CREATE_STARTED)
+        return self.prepare_body(context, generation)
+
+    def _create(self, context: Context, state: _TaskState, body: dict[str, Any]) -> dict[str, Any]:
+        started = datetime.now(timezone.utc)
+        state.set(STATE_CREATE_STARTED, started.isoformat())
+        job = self.hook.create_payment_job(body, created_since=self._created_since(context, state))
+        state.set(STATE_JOB_TOKEN, job["token"])
+        self.log.info("Created payment job %s with %d items", job["token"], len(body["items"]))
+        return job
+
+    def _created_since(self, context: Context, state: _TaskState) -> datetime:
+        stored = state.get(STATE_CREATE_STARTED)
+        if stored:
+            return datetime.fromisoformat(stored)
+        dag_run = context.get("dag_run")
+        started = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
+        return started if isinstance(started, datetime) else datetime.now(timezone.utc) - timedelta(days=1)
+
+    def _publish(self, context: Context, token: str) -> None:
+        self.job_token = token
+        ti = context["ti"]
+        ti.xcom_push(key=JOB_TOKEN_KEY, value=token)
+        url = job_url(self.hook.settings.portal_url, token)
+        if url:
+            ti.xcom_push(key=JOB_URL_KEY, value=url)
+
+    # --- waiting --------------------------------------------------------------------------------
+
+    def _wait(self, job: dict[str, Any]) -> dict[str, Any]:
+        wait = JobWait(job["token"], StatusSets(), time.time() + self.timeout_seconds, self.log)
+        event = wait.observe(job)
+        if event is None and self.deferrable:
+            self.defer(
+                trigger=PaymentJobTrigger(
+                    job_token=job["token"],
+                    payjobs_conn_id=self.payjobs_conn_id,
+                    end_time=wait.end_time,
+                    poll_interval=self.poll_interval,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+            )
+        while event is None:
+            time.sleep(wait.sleep_seconds(self.poll_interval))
+            try:
+                event = wait.observe(self.hook.retrieve_payment_job(job["token"]))
+            except PayJobsError as error:
+                event = wait.observe_error(error, self.hook.retry_policy)
+        return self._finish(event)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: the final job, or a failed task."""
+        self.job_token = (event or {}).get("job_token") or self.job_token
+        return self._finish(event)
+
+    def _finish(self, event: dict[str, Any] | None) -> dict[str, Any]:
+        if event and event.get("status") == TIMEOUT and self.cancel_on_kill:
+            self._cancel_quietly(event.get("job_token"), "the wait timed out")
+        job = job_from_event(event, StatusSets())
+        self.log.info("Payment job %s finished %s", job.get("token"), job.get("status"))
+        return job
+
+    def on_kill(self) -> None:
+        if self.cancel_on_kill:
+            self._cancel_quietly(self.job_token, "the task was killed")
+
+    def _cancel_quietly(self, token: str | None, reason: str) -> None:
+        """Best effort: log what happened, never raise."""
+        if not token:
+            return
+        try:
+            job = self.hook.cancel_payment_job(token)
+            self.log.warning("Cancelled payment job %s because %s (now %s)", token, reason, job.get("status"))
+        except Exception as error:
+            self.log.warning("Could not cancel payment job %s after %s: %s", token, reason, error)
+
+
+class CancelPaymentJobOperator(BaseOperator):
+    """
+    Cancels a payment job that has not finished processing; returns the cancelled job.
+
+    :param job_token: the job to cancel (templated).
+    :param payjobs_conn_id: the Airflow connection.
+    :param if_terminal: what to do when the job already ended: ``"fail"`` raises an error naming
+        its status; ``"skip"`` logs and returns the job.
+    """
+
+    template_fields: Sequence[str] = ("job_token",)
+    operator_extra_links = (PaymentJobLink(),)
+    ui_color = "#f6dcdc"
+
+    def __init__(
+        self,
+        *,
+        job_token: str,
+        payjobs_conn_id: str = PayJobsHook.default_conn_name,
+        if_terminal: str = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if if_terminal not in ("fail", "skip"):
+            raise PayJobsValidationError("if_terminal", "must be 'fail' or 'skip'", if_terminal)
+        self.job_token = job_token
+        self.payjobs_conn_id = payjobs_conn_id
+        self.if_terminal = if_terminal
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = PayJobsHook(self.payjobs_conn_id)
+        job = hook.retrieve_payment_job(self.job_token)
+        if JobStatus.parse(job.get("status")) not in TERMINAL_STATUSES:
+            try:
+                return hook.cancel_payment_job(self.job_token)
+            except PayJobsApiError as error:
+                if error.status_code != 400:
+                    raise
+                job = hook.retrieve_payment_job(self.job_token)  # it finished meanwhile
+                if JobStatus.parse(job.get("status")) not in TERMINAL_STATUSES:
+                    raise
+        message = f"Payment job {self.job_token} is already {job.get('status')}; nothing to cancel"
+        if self.if_terminal == "fail":
+            raise AirflowFailException(message)
+        self.log.info(message)
+        return job
+
+
+class _TaskState:
+    """
+    The task state store of Airflow 3.3+ (``task_state_store`` in the context).
+
+    Without it (older Airflow) nothing is stored and a retry finds its job on the server
+    by the deterministic clientPaymentIds instead.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self.store = context.get("task_state_store")
+
+    def get(self, key: str) -> Any:
+        return self.store.get(key) if self.store is not None else None
+
+    def set(self, key: str, value: Any) -> None:
+        if self.store is not None:
+            self.store.set(key, value)
+
+    def delete(self, key: str) -> None:
+        if self.store is not None:
+            self.store.delete(key)
+
+
+def _parse_body(body: Any) -> dict[str, Any]:
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError as error:
+            raise PayJobsValidationError("body", f"is not valid JSON ({error})") from None
+    if not isinstance(body, Mapping):
+        raise PayJobsValidationError("body", "must be a dict or a JSON object string", type(body).__name__)
+    return json.loads(json.dumps(body, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    """Copies the body without losing datetimes (made RFC 3339) or Decimals."""
+    if isinstance(value, datetime):
+        return to_rfc3339(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _to_utc_text(value: Any, field: str) -> str:
+    """A datetime or date-time string as RFC 3339 UTC (a string without offset means UTC)."""
+    if isinstance(value, str):
+        try:
+            value = pendulum.parse(value, tz="UTC", strict=True)
+        except (ValueError, pendulum.parsing.exceptions.ParserError):
+            raise PayJobsValidationError(
+                field, "must be a datetime or an ISO 8601 date-time", value
+            ) from None
+    if not isinstance(value, datetime):
+        raise PayJobsValidationError(field, "must be a datetime or an ISO 8601 date-time", value)
+    return to_rfc3339(value)
+
+
+def _body_has_no_ids(body: Any) -> bool:
+    parsed = _parse_body(body) if isinstance(body, (str, Mapping)) else {}
+    return all(
+        not isinstance(item, Mapping) or item.get("clientPaymentId") is None
+        for item in parsed.get("items") or []
+    )
+
+
+def _map_index(ti: Any) -> int:
+    map_index = getattr(ti, "map_index", -1)
+    return map_index if isinstance(map_index, int) else -1
+
+
+def _positive_seconds(value: float | timedelta, field: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise PayJobsValidationError(field, "must be a positive number of seconds or a timedelta", value)
+    return float(seconds)

@@ -1,0 +1,107 @@
+"""PaymentJobSensor: waits until a payment job created elsewhere reaches a terminal status."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow_provider_payjobs.compat import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    Context,
+    conf,
+)
+from airflow_provider_payjobs.exceptions import PayJobsError
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+from airflow_provider_payjobs.job_status import StatusSets
+from airflow_provider_payjobs.links.payjobs import PaymentJobLink
+from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
+
+try:
+    from airflow.sdk import PokeReturnValue
+except ImportError:  # Airflow 2.11
+    from airflow.sensors.base import PokeReturnValue  # type: ignore[no-redef]
+
+
+class PaymentJobSensor(BaseSensorOperator):
+    """
+    Waits until a payment job ends; returns the final job through XCom.
+
+    A failure status fails the task without retries; a status the API never documented keeps
+    the sensor waiting (with a warning) until its timeout. A transient API error is retried by
+    the hook and, if it persists, logged as a poke that found nothing.
+
+    :param job_token: the job to wait for (templated).
+    :param payjobs_conn_id: the Airflow connection.
+    :param success_statuses: statuses that count as success (default COMPLETED; never FAILED or CANCELLED).
+    :param failure_statuses: statuses that fail the task (FAILED and CANCELLED always do).
+    :param deferrable: wait in the triggerer instead of the worker.
+    """
+
+    template_fields: Sequence[str] = ("job_token",)
+    operator_extra_links = (PaymentJobLink(),)
+    ui_color = "#e4ecf7"
+
+    def __init__(
+        self,
+        *,
+        job_token: str,
+        payjobs_conn_id: str = PayJobsHook.default_conn_name,
+        success_statuses: Sequence[str] | None = None,
+        failure_statuses: Sequence[str] | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_token = job_token
+        self.payjobs_conn_id = payjobs_conn_id
+        self.status_sets = StatusSets.from_names(success_statuses, failure_statuses)
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> PayJobsHook:
+        return PayJobsHook(self.payjobs_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        first_look = self.poke(context)
+        if first_look:
+            return first_look.xcom_value
+        success, failure = self.status_sets.names()
+        self.defer(
+            trigger=PaymentJobTrigger(
+                job_token=self.job_token,
+                payjobs_conn_id=self.payjobs_conn_id,
+                end_time=time.time() + self.timeout,
+                poll_interval=self.poke_interval,
+                success_statuses=success,
+                failure_statuses=failure,
+                cancel_on_kill=False,  # the sensor watches a job it did not create
+            ),
+            method_name="execute_complete",
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        wait = JobWait(self.job_token, self.status_sets, end_time=float("inf"), log=self.log)
+        try:
+            event = wait.observe(self.hook.retrieve_payment_job(self.job_token))
+        except PayJobsError as error:
+            event = wait.observe_error(error, self.hook.retry_policy)
+        if event is None:
+            return False
+        if event["status"] == SUCCESS:
+            return PokeReturnValue(is_done=True, xcom_value=event["job"])
+        if event["status"] == FAILED:
+            raise AirflowFailException(event["message"])
+        return job_from_event(event, self.status_sets)  # an error event: raises
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: the final job, or a failed (or, with soft_fail, skipped) task."""
+        if event and event.get("status") == TIMEOUT:
+            raise AirflowSensorTimeout(event.get("message"))
+        return job_from_event(event, self.status_sets)

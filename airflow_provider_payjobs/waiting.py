@@ -1,0 +1,108 @@
+"""
+The decisions of waiting on a payment job, shared by the operator, the sensor and the trigger.
+
+Each poll either ends the wait with one event (success, failed, timeout, error) or continues it;
+the loops that call :class:`JobWait` only fetch, sleep, and act on that event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
+from airflow_provider_payjobs.exceptions import PayJobsError
+from airflow_provider_payjobs.job_status import Outcome, StatusSets, describe_progress
+from airflow_provider_payjobs.retries import RetryPolicy
+
+SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
+
+
+@dataclass
+class JobWait:
+    """
+    One wait on one job until ``end_time`` (seconds since the epoch).
+
+    :param job_token: the job waited on.
+    :param status_sets: which statuses succeed and which fail.
+    :param end_time: absolute deadline.
+    :param log: where progress lines and warnings go.
+    """
+
+    job_token: str
+    status_sets: StatusSets
+    end_time: float
+    log: Any
+    last_job: dict[str, Any] | None = None
+
+    def observe(self, job: dict[str, Any]) -> dict[str, Any] | None:
+        """Log one progress line; the event that ends the wait, or None to keep waiting."""
+        self.last_job = job
+        self.log.info(describe_progress(job))
+        outcome = self.status_sets.classify(job.get("status"))
+        if outcome is Outcome.SUCCESS:
+            return self.event(SUCCESS, f"Payment job {self.job_token} is {job.get('status')}")
+        if outcome is Outcome.FAILED:
+            return self.event(FAILED, failure_message(job))
+        if outcome is Outcome.UNKNOWN:
+            self.log.warning(
+                "Payment job %s has status %r, which the API never documented: still waiting",
+                self.job_token,
+                job.get("status"),
+            )
+        return self.deadline_event()
+
+    def observe_error(self, error: PayJobsError, policy: RetryPolicy) -> dict[str, Any] | None:
+        """A poll failed after the hook's retries: transient errors keep the wait going until the deadline."""
+        if not policy.should_retry(error, "GET"):
+            return self.event(ERROR, f"Polling payment job {self.job_token} failed: {error}")
+        self.log.warning(
+            "Polling payment job %s failed after retries (%s); polling on", self.job_token, error
+        )
+        return self.deadline_event()
+
+    def deadline_event(self) -> dict[str, Any] | None:
+        if time.time() < self.end_time:
+            return None
+        status = self.last_job.get("status") if self.last_job else "unknown"
+        return self.event(TIMEOUT, f"Payment job {self.job_token} is still {status} at the deadline")
+
+    def sleep_seconds(self, poll_interval: float) -> float:
+        return max(0.0, min(poll_interval, self.end_time - time.time()))
+
+    def event(self, status: str, message: str) -> dict[str, Any]:
+        return {"status": status, "job_token": self.job_token, "job": self.last_job, "message": message}
+
+
+def failure_message(job: Mapping[str, Any]) -> str:
+    """The status, the items by status, and which items failed."""
+    failed = [item for item in job.get("items") or [] if item.get("status") not in ("COMPLETED", "ACCEPTED")]
+    shown = ", ".join(
+        f"{item.get('clientPaymentId') or item.get('token')} ({item.get('amount')} {item.get('currency')}: "
+        f"{item.get('status')})"
+        for item in failed[:20]
+    )
+    more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
+    return f"{describe_progress(job)}; unpaid items: {shown or 'none'}{more}"
+
+
+def job_from_event(event: Mapping[str, Any] | None, status_sets: StatusSets) -> dict[str, Any]:
+    """
+    The final job of a success event; any other event fails the task (fail closed).
+
+    A "failed" or "timeout" event raises :class:`AirflowFailException` (retrying cannot help);
+    "error" and anything unexpected raise :class:`AirflowException`, so task retries apply.
+    """
+    event = dict(event or {})
+    job = event.get("job")
+    message = event.get("message") or f"unexpected trigger event {event!r}"
+    if event.get("status") == SUCCESS:
+        # Trust the job, not only the label: a cancelled job is never a success.
+        if isinstance(job, Mapping) and status_sets.classify(job.get("status")) is Outcome.SUCCESS:
+            return dict(job)
+        raise AirflowFailException(f"Trigger reported success but the job says otherwise: {message}")
+    if event.get("status") in (FAILED, TIMEOUT):
+        raise AirflowFailException(message)
+    raise AirflowException(message)

@@ -1,0 +1,188 @@
+"""Units where a real server adds nothing: retry decisions, error parsing, settings resolution."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from types import SimpleNamespace
+
+import pytest
+
+from airflow_provider_payjobs.auth import ClientCredentials, parse_token_answer
+from airflow_provider_payjobs.connection_settings import PayJobsSettings, resolve_base_url
+from airflow_provider_payjobs.exceptions import (
+    PayJobsApiError,
+    PayJobsAuthError,
+    PayJobsTransportError,
+    PayJobsValidationError,
+)
+from airflow_provider_payjobs.retries import RetryPolicy, parse_retry_after
+
+POLICY = RetryPolicy()
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_reads_and_cancels_retry_transient_statuses(status: int, method: str) -> None:
+    assert POLICY.should_retry(PayJobsApiError(status), method)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_other_client_errors_never_retry(status: int) -> None:
+    assert not POLICY.should_retry(PayJobsApiError(status), "GET")
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_post_never_retries_an_answer(status: int) -> None:
+    assert not POLICY.should_retry(PayJobsApiError(status), "POST")
+
+
+@pytest.mark.parametrize(
+    ("kind", "post_retried", "get_retried"),
+    [
+        ("refused", True, True),
+        ("connect_timeout", True, True),
+        ("dropped", False, True),
+        ("read_timeout", False, True),
+        ("tls", False, False),
+    ],
+)
+def test_transport_failures(kind: str, post_retried: bool, get_retried: bool) -> None:
+    error = PayJobsTransportError("x", kind=kind)
+    assert POLICY.should_retry(error, "POST") is post_retried
+    assert POLICY.should_retry(error, "GET") is get_retried
+
+
+def test_token_request_is_retried_as_idempotent() -> None:
+    assert POLICY.should_retry(PayJobsApiError(503), "POST", idempotent=True)
+
+
+def test_unexpected_errors_are_not_retried() -> None:
+    assert not POLICY.should_retry(KeyError("x"), "GET")
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(" 0.5 ") == 0.5
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= parse_retry_after(later) <= 31
+    earlier = format_datetime(datetime.now(timezone.utc) - timedelta(seconds=30), usegmt=True)
+    assert parse_retry_after(earlier) == 0.0
+
+
+def test_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="attempts"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(ValueError, match="min_wait"):
+        RetryPolicy(min_wait=5, max_wait=1)
+
+
+def test_api_error_from_an_api_error_result() -> None:
+    body = (
+        '{"severity":"ERROR","error":"Bad Request","code":400,"message":"items[0].amount: bad",'
+        '"referenceId":"r-1","timestamp":"2026-01-01T00:00:00Z","requestRef":"q-1"}'
+    )
+    error = PayJobsApiError.from_response(400, body, method="POST", path="/payments/jobs")
+    assert (error.status_code, error.severity, error.error, error.code) == (400, "ERROR", "Bad Request", 400)
+    assert (error.message, error.reference_id, error.timestamp, error.request_ref) == (
+        "items[0].amount: bad",
+        "r-1",
+        "2026-01-01T00:00:00Z",
+        "q-1",
+    )
+    assert "HTTP 400 on POST /payments/jobs" in str(error) and "items[0].amount: bad" in str(error)
+
+
+@pytest.mark.parametrize(
+    "body", ["<html><body>Bad gateway</body></html>", "", '{"severity": "ERR', "[1, 2]", "null"]
+)
+def test_api_error_from_a_body_that_is_not_an_api_error_result(body: str) -> None:
+    error = PayJobsApiError.from_response(502, body)
+    assert error.status_code == 502 and error.message is None
+    assert error.body_excerpt == (body[:200] or "<empty body>")
+
+
+def test_token_answers() -> None:
+    token = parse_token_answer(200, '{"access_token": "abc", "token_type": "Bearer", "expires_in": 3600}')
+    assert token.value == "abc" and token.is_fresh() and "abc" not in repr(token)
+    assert not parse_token_answer(200, '{"access_token": "abc", "expires_in": 0}').is_fresh()
+    with pytest.raises(PayJobsAuthError) as caught:
+        parse_token_answer(401, '{"error": "INVALID_CLIENT", "error_description": "nope"}')
+    assert (caught.value.oauth_error, caught.value.status_code, caught.value.description) == (
+        "invalid_client",
+        401,
+        "nope",
+    )
+    with pytest.raises(PayJobsAuthError, match="unexpected token answer"):
+        parse_token_answer(200, "<html>")
+
+
+def test_credentials_hide_the_secret_and_key_by_its_digest() -> None:
+    credentials = ClientCredentials("https://x/api/v2", "client", "s3cret-value", "readonly")
+    assert "s3cret-value" not in repr(credentials) and "s3cret-value" not in str(credentials.cache_key)
+    other = ClientCredentials("https://x/api/v2", "client", "other-secret", "readonly")
+    assert credentials.cache_key != other.cache_key
+
+
+def connection(host: str = "", extra: dict | None = None, **fields: object) -> SimpleNamespace:
+    values = {"login": "client", "password": "secret-value", "port": None, "schema": None, **fields}
+    return SimpleNamespace(host=host, extra_dejson=extra or {}, **values)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, "https://api.sandbox.payquicker.io/api/v2"),
+        ({"environment": "sandbox", "sandbox_instance": "sbx2"}, "https://api.sbx2.payquicker.io/api/v2"),
+        ({"environment": "production"}, "https://api.payquicker.io/api/v2"),
+        ({"environment": "UAT"}, "https://api.uat1.payquicker.io/api/v2"),
+        ({"environment": "uat", "uat_instance": "uat3"}, "https://api.uat3.payquicker.io/api/v2"),
+        ({"environment": "development"}, "https://api.local.payquicker.io/api/v2"),
+    ],
+)
+def test_environments(extra: dict, expected: str) -> None:
+    assert resolve_base_url(connection(), extra) == expected
+
+
+def test_host_overrides_environment() -> None:
+    assert resolve_base_url(connection("http://127.0.0.1:8023/api/v2/"), {"environment": "production"}) == (
+        "http://127.0.0.1:8023/api/v2"
+    )
+    assert (
+        resolve_base_url(connection("proxy.internal", port=8443), {}) == "https://proxy.internal:8443/api/v2"
+    )
+    assert (
+        resolve_base_url(connection("proxy.internal", schema="pq/api/v2"), {})
+        == "https://proxy.internal/pq/api/v2"
+    )
+
+
+def test_settings_defaults_and_overrides() -> None:
+    settings = PayJobsSettings.from_connection(connection())
+    assert settings.api_version == "2026.02.01" and settings.credentials.scopes == "readonly modify"
+    assert settings.retry_policy == RetryPolicy() and settings.verify is True and settings.timeout == 30.0
+    tuned = PayJobsSettings.from_connection(
+        connection(extra={"retry_limit": "3", "timeout": "5", "verify": "false", "scopes": " readonly "}),
+        {"api_version": "2027.01.01", "retry_max_wait": None},
+    )
+    assert tuned.retry_policy.attempts == 3 and tuned.timeout == 5.0 and tuned.verify is False
+    assert tuned.api_version == "2027.01.01" and tuned.credentials.scopes == "readonly"
+
+
+@pytest.mark.parametrize(
+    ("fields", "extra", "field"),
+    [
+        ({}, {"environment": "staging"}, "extra.environment"),
+        ({}, {"timout": 3}, "extra.timout"),
+        ({}, {"timeout": "soon"}, "extra.timeout"),
+        ({}, {"retry_limit": 0}, "extra.retry_limit"),
+        ({"login": None}, {}, "login/password"),
+        ({"password": ""}, {}, "login/password"),
+    ],
+)
+def test_bad_connections_name_the_field(fields: dict, extra: dict, field: str) -> None:
+    with pytest.raises(PayJobsValidationError) as caught:
+        PayJobsSettings.from_connection(connection(extra=extra, **fields))
+    assert caught.value.field == field
