@@ -118,3 +118,17 @@ def _statuses(names: Iterable[str | JobStatus], field: str) -> frozenset[JobStat
             raise ValueError(f"{field}: {name!r} is not a job status (allowed: {allowed})")
         statuses.add(status)
     return frozenset(statuses)
+
+
+def summarize_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready summary: token, status, items by status, totals and paid amounts per currency."""
+    items = job.get("items") or []
+    return {
+        "job_token": job.get("token"),
+        "status": job.get("status"),
+        "items_by_status": items_by_status(job),
+        "totals_per_currency": {
+            currency: str(amount) for currency, amount in totals_per_currency(items).items()
+        },
+        "paid_per_currency": {currency: str(amount) for currency, amount in paid_per_currency(job).items()},
+    }

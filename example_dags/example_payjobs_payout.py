@@ -1,0 +1,73 @@
+"""
+Payout DAG: build payment items from an upstream task, create the job, wait deferrably, report.
+
+Trigger with params to change who is paid; every item gets a clientPaymentId derived from the
+run, so retries of ``pay`` never pay twice. A new DAG run is a new payout.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_payjobs.job_status import summarize_job
+from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+
+SOURCE_ACCOUNT = "acct-3908ab5a-6ce1-474d-8b80-a63a7b147860"
+DEFAULT_PAYEES = [
+    {"destination": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d", "amount": 125.00, "currency": "USD"},
+    {"destination": "dest-1c4e2a7b-9f3d-4e8a-b6c5-0d2f8e7a9b14", "amount": 80.50, "currency": "USD"},
+    {"destination": "dest-7a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d", "amount": 60.00, "currency": "EUR"},
+]
+
+with DAG(
+    dag_id="example_payjobs_payout",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={
+        "payees": Param(DEFAULT_PAYEES, type="array"),
+    },
+    tags=["example", "payjobs"],
+) as dag:
+
+    @task
+    def build_items(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The create body: one gateway payment per payee."""
+        payees = (params or {})["payees"]
+        return {
+            "items": [
+                {
+                    "amount": payee["amount"],
+                    "currency": payee["currency"],
+                    "sourceToken": SOURCE_ACCOUNT,
+                    "destinationToken": payee["destination"],
+                    "purpose": "INCOME",
+                    "note": "Monthly payout",
+                    "memo": payee.get("memo", "example payout"),
+                }
+                for payee in payees
+            ]
+        }
+
+    pay = CreatePaymentJobOperator(
+        task_id="pay",
+        body=build_items(),
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=1.0,
+        max_items=500,
+        max_total_amount={"USD": 10_000, "EUR": 10_000},
+        retries=2,
+    )
+
+    @task
+    def report(job: dict[str, Any]) -> dict[str, Any]:
+        """Print and return the payout summary."""
+        summary = summarize_job(job)
+        print(f"PAYOUT SUMMARY {summary}")
+        return summary
+
+    report(pay.output)

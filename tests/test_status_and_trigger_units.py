@@ -1,0 +1,135 @@
+"""Status model, trigger serialization and event handling: pure logic, no server needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
+from airflow_provider_payjobs.job_status import (
+    Outcome,
+    StatusSets,
+    describe_progress,
+    paid_per_currency,
+    summarize_job,
+)
+from airflow_provider_payjobs.models import FAILURE_STATUSES, SUCCESS_STATUSES, TERMINAL_STATUSES, JobStatus
+from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+from airflow_provider_payjobs.waiting import job_from_event
+
+TOKEN = "jobs-2bbfc967-d12e-4647-a887-d905172fb4bc"
+
+
+def job(status: str, *item_statuses: str) -> dict:
+    return {
+        "token": TOKEN,
+        "status": status,
+        "items": [
+            {
+                "clientPaymentId": f"p{n}",
+                "amount": 10.1,
+                "currency": "USD" if n % 2 == 0 else "EUR",
+                "status": s,
+            }
+            for n, s in enumerate(item_statuses)
+        ],
+    }
+
+
+def test_status_sets_are_exact() -> None:
+    assert {JobStatus.COMPLETED} == SUCCESS_STATUSES
+    assert {JobStatus.FAILED, JobStatus.CANCELLED} == FAILURE_STATUSES
+    assert TERMINAL_STATUSES == SUCCESS_STATUSES | FAILURE_STATUSES
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("COMPLETED", Outcome.SUCCESS),
+        ("completed", Outcome.SUCCESS),
+        ("FAILED", Outcome.FAILED),
+        ("CANCELLED", Outcome.FAILED),
+        ("PROCESSING", Outcome.RUNNING),
+        ("SCHEDULED", Outcome.RUNNING),
+        ("REFUNDED", Outcome.UNKNOWN),
+        (None, Outcome.UNKNOWN),
+        ("", Outcome.UNKNOWN),
+    ],
+)
+def test_classification_fails_closed(status: object, outcome: Outcome) -> None:
+    assert StatusSets().classify(status) is outcome
+
+
+def test_custom_sets_never_make_failure_a_success() -> None:
+    with pytest.raises(ValueError, match="must not include failure statuses \\(CANCELLED\\)"):
+        StatusSets.from_names(success=["COMPLETED", "CANCELLED"])
+    with pytest.raises(ValueError, match="is not a job status"):
+        StatusSets.from_names(success=["DONE"])
+    sets = StatusSets.from_names(success=["APPROVED"], failure=["PENDING_REVIEW"])
+    assert sets.classify("APPROVED") is Outcome.SUCCESS
+    assert sets.classify("PENDING_REVIEW") is Outcome.FAILED
+    assert sets.classify("CANCELLED") is Outcome.FAILED, "always a failure"
+    assert sets.classify("COMPLETED") is Outcome.RUNNING
+
+
+def test_progress_line_and_summary() -> None:
+    finished = job("COMPLETED", "COMPLETED", "COMPLETED", "FAILED", "COMPLETED")
+    line = describe_progress(finished)
+    assert line == f"Payment job {TOKEN} is COMPLETED; items: 3 COMPLETED, 1 FAILED; paid: 20.2 EUR, 10.1 USD"
+    assert str(paid_per_currency(finished)["EUR"]) == "20.2", "Decimal totals, no float drift"
+    summary = summarize_job(finished)
+    assert summary["items_by_status"] == {"COMPLETED": 3, "FAILED": 1}
+    assert summary["totals_per_currency"] == {"EUR": "20.2", "USD": "20.2"}
+
+
+def test_trigger_serialize_round_trip_holds_primitives_only() -> None:
+    trigger = PaymentJobTrigger(
+        job_token=TOKEN,
+        payjobs_conn_id="payjobs_default",
+        end_time=1_900_000_000.5,
+        poll_interval=5,
+        success_statuses=["APPROVED", "COMPLETED"],
+        cancel_on_kill=False,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_payjobs.triggers.payjobs.PaymentJobTrigger"
+    assert kwargs == {
+        "job_token": TOKEN,
+        "payjobs_conn_id": "payjobs_default",
+        "end_time": 1_900_000_000.5,
+        "poll_interval": 5.0,
+        "success_statuses": ["APPROVED", "COMPLETED"],
+        "failure_statuses": ["CANCELLED", "FAILED"],
+        "cancel_on_kill": False,
+    }
+    primitive = (str, int, float, bool, list, type(None))
+    assert all(isinstance(value, primitive) for value in kwargs.values())
+    again = PaymentJobTrigger(**kwargs)
+    assert again.serialize() == (classpath, kwargs)
+
+
+def test_success_event_returns_the_job() -> None:
+    done = job("COMPLETED", "COMPLETED")
+    assert job_from_event({"status": "success", "job": done}, StatusSets()) == done
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        (
+            {"status": "failed", "job": job("FAILED", "FAILED"), "message": "ended FAILED"},
+            AirflowFailException,
+        ),
+        ({"status": "failed", "job": job("CANCELLED"), "message": "ended CANCELLED"}, AirflowFailException),
+        ({"status": "timeout", "job": job("PROCESSING"), "message": "deadline"}, AirflowFailException),
+        ({"status": "success", "job": job("CANCELLED")}, AirflowFailException),
+        ({"status": "success", "job": job("SOMETHING_NEW")}, AirflowFailException),
+        ({"status": "success", "job": None}, AirflowFailException),
+        ({"status": "error", "message": "HTTP 404"}, AirflowException),
+        ({"status": "banana"}, AirflowException),
+        ({}, AirflowException),
+        (None, AirflowException),
+    ],
+)
+def test_every_event_but_a_real_success_fails_the_task(event: dict | None, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        job_from_event(event, StatusSets())
