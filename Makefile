@@ -27,7 +27,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 demo: install
-	$(BIN)/python -m airflow_provider_payjobs.demo
+	$(BIN)/python scripts/demo.py
 
 soak: install
 	$(BIN)/python benchmarks/soak.py
