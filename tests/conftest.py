@@ -13,6 +13,21 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="payjobs-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+_ROOT = Path(__file__).resolve().parents[1]
+# dag.test() serializes DAGs from the configured bundles: the examples and the tests' own DAGs.
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {
+            "name": name,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(path)},
+        }
+        for name, path in (
+            ("payjobs_examples", _ROOT / "example_dags"),
+            ("payjobs_test_dags", _ROOT / "tests" / "dags"),
+        )
+    ]
+)
 
 import pytest  # noqa: E402
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
@@ -68,3 +83,44 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's SQLite metadata database in this session's AIRFLOW_HOME, migrated once."""
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def live_sandbox_process() -> Iterator[SandboxProcess]:
+    """A sandbox whose clock runs in real time with short steps: for whole DAG runs."""
+    with start_sandbox("--step-seconds", "0.3") as process:
+        yield process
+
+
+@pytest.fixture
+def live_sandbox(live_sandbox_process: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+    live_sandbox_process.admin.reset()
+    TOKEN_CACHE.clear()
+    monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(live_sandbox_process))
+    return live_sandbox_process
+
+
+def load_dag(path: Path, dag_id: str):
+    """The DAG object ``dag_id`` defined in the file at ``path``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dags = [value for value in vars(module).values() if getattr(value, "dag_id", None) == dag_id]
+    return dags[0]
+
+
+EXAMPLE_DAGS = _ROOT / "example_dags"
+TEST_DAGS = _ROOT / "tests" / "dags"

@@ -1,0 +1,275 @@
+"""
+Exactly-once soak harness: many payout task runs through CreatePaymentJobOperator, under faults.
+
+Each task run is executed in worker processes, try after try, the way Airflow's task runner
+would: a fresh process per try, the task state store surviving between tries (here a JSON file
+per task run, standing in for Airflow's database-backed store), and Airflow's retry delay
+between tries. The sandbox injects 5xx answers, 429 with Retry-After, dropped connections,
+commit-then-fail on create and token expiry; some tries are killed with SIGKILL in the middle of
+``execute``. At the end the sandbox ledger is compared with the intended payouts.
+
+    python benchmarks/soak.py [--jobs 200] [--items 5] [--workers 8] [--modes dedupe,no-dedupe]
+
+Prints, per server mode: intended payouts, payouts made, duplicates, missing; exits 1 unless
+duplicates = 0 and missing = 0 in every mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox
+
+FAULTS = {
+    "error_500": 0.04,
+    "error_502": 0.03,
+    "error_503": 0.03,
+    "error_429": 0.03,
+    "retry_after_seconds": 0.05,
+    "drop_connection": 0.03,
+    "commit_then_fail": 0.15,
+    "commit_then_fail_mode": "either",
+    "latency_ms": 5,
+}
+MAX_TRIES = 8
+# Airflow waits retry_delay (5 minutes by default) before a retry; any request of the dead try
+# has long been settled by then. The harness keeps the same order of events, scaled down.
+RETRY_DELAY_SECONDS = 0.3
+
+
+@dataclass
+class FileTaskStateStore:
+    """``task_state_store`` for one task run, kept in a JSON file so that it survives a SIGKILL."""
+
+    path: Path
+
+    def _read(self) -> dict[str, Any]:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._read().get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        data = self._read()
+        data[key] = value
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data))
+        os.replace(temporary, self.path)  # atomic: a kill never leaves half a file
+
+    def delete(self, key: str) -> None:
+        data = self._read()
+        data.pop(key, None)
+        self.path.write_text(json.dumps(data))
+
+
+@dataclass
+class HarnessTaskInstance:
+    """The parts of a TaskInstance the operator uses."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    try_number: int
+    map_index: int = -1
+    xcoms: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+def payout_body(run_number: int, items: int) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "amount": round(1 + (run_number * 7 + position) % 90 + 0.25, 2),
+                "currency": ("USD", "EUR", "GBP")[position % 3],
+                "sourceToken": "acct-3908ab5a-6ce1-474d-8b80-a63a7b147860",
+                "destinationToken": f"dest-00000000-0000-4000-8000-{run_number * 100 + position:012d}",
+                "memo": f"soak run {run_number}",
+            }
+            for position in range(items)
+        ]
+    }
+
+
+def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
+    """Body of a worker process: one try of one task run."""
+    from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+
+    operator = CreatePaymentJobOperator(
+        task_id="pay",
+        body=payout_body(run_number, items),
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.05,
+        timeout=120,
+    )
+    ti = HarnessTaskInstance("soak_payout", "pay", f"soak__{run_number}", try_number)
+    context = {
+        "ti": ti,
+        "run_id": ti.run_id,
+        "dag_run": None,
+        "task_state_store": FileTaskStateStore(Path(state_dir) / f"run-{run_number}.json"),
+    }
+    job = operator.execute(context)
+    Path(result_path).write_text(json.dumps({"status": job["status"], "token": job["token"]}))
+
+
+@dataclass
+class RunOutcome:
+    tries: int = 0
+    kills: int = 0
+    status: str | None = None
+    token: str | None = None
+
+
+def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float, seed: int) -> RunOutcome:
+    """All tries of one task run; some are killed with SIGKILL part-way."""
+    randomness = random.Random(seed * 100_003 + run_number)
+    context = multiprocessing.get_context("fork")
+    outcome = RunOutcome()
+    result_path = Path(state_dir) / f"result-{run_number}.json"
+    for try_number in range(1, MAX_TRIES + 1):
+        outcome.tries = try_number
+        worker = context.Process(
+            target=run_one_try, args=(run_number, try_number, items, state_dir, str(result_path))
+        )
+        worker.start()
+        if randomness.random() < kill_rate:
+            worker.join(randomness.uniform(0.0, 0.25))
+            if worker.is_alive():
+                os.kill(worker.pid, signal.SIGKILL)
+                outcome.kills += 1
+        worker.join(180)
+        if worker.is_alive():
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.join()
+        if result_path.exists():
+            result = json.loads(result_path.read_text())
+            outcome.status, outcome.token = result["status"], result["token"]
+            return outcome
+        time.sleep(RETRY_DELAY_SECONDS)
+    return outcome
+
+
+def soak(
+    sandbox: SandboxProcess, mode: str, jobs: int, items: int, workers: int, kill_rate: float, seed: int
+) -> dict:
+    admin = sandbox.admin
+    admin.reset()
+    admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe")
+    admin.set_faults(**FAULTS, seed=seed)
+    os.environ["AIRFLOW_CONN_PAYJOBS_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "payjobs",
+            "login": sandbox.client_id,
+            "password": sandbox.client_secret,
+            "host": sandbox.base_url,
+            "extra": {"retry_limit": 6, "retry_min_wait": 0.02, "retry_max_wait": 0.2, "timeout": 10},
+        }
+    )
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix=f"soak-{mode}-") as state_dir,
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        stop_expiring = _expire_tokens_now_and_then(admin)
+        outcomes = list(
+            pool.map(lambda number: drive_task_run(number, items, state_dir, kill_rate, seed), range(jobs))
+        )
+        stop_expiring()
+    admin.set_faults(
+        error_500=0, error_502=0, error_503=0, error_429=0, drop_connection=0, commit_then_fail=0
+    )
+    ledger = admin.ledger()
+    intended = {_derived_ids(number, items) for number in range(jobs)}
+    intended_ids = {payment_id for ids in intended for payment_id in ids}
+    made = Counter(entry["clientPaymentId"] for entry in ledger)
+    return {
+        "mode": mode,
+        "task runs": jobs,
+        "tries": sum(outcome.tries for outcome in outcomes),
+        "SIGKILLs": sum(outcome.kills for outcome in outcomes),
+        "runs completed": sum(outcome.status == "COMPLETED" for outcome in outcomes),
+        "intended payouts": len(intended_ids),
+        "payouts made": sum(made.values()),
+        "duplicates": sum(count - 1 for count in made.values() if count > 1),
+        "missing": len(intended_ids - set(made)),
+        "unexpected": len(set(made) - intended_ids),
+        "faults injected": sum(1 for entry in admin.requests() if entry.get("fault")),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _derived_ids(run_number: int, items: int) -> tuple[str, ...]:
+    from airflow_provider_payjobs.payment_ids import derive_client_payment_id
+
+    return tuple(
+        derive_client_payment_id("soak_payout", "pay", f"soak__{run_number}", -1, position)
+        for position in range(items)
+    )
+
+
+def _expire_tokens_now_and_then(admin: Any) -> Any:
+    """Token expiry as a fault: every token is revoked a few times a second."""
+    import threading
+
+    stop = threading.Event()
+
+    def expire() -> None:
+        while not stop.wait(0.4):
+            admin.expire_tokens()
+
+    thread = threading.Thread(target=expire, daemon=True)
+    thread.start()
+    return lambda: (stop.set(), thread.join())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=200, help="task runs (one job each) per mode")
+    parser.add_argument("--items", type=int, default=5, help="payouts per job")
+    parser.add_argument("--workers", type=int, default=8, help="task runs in flight at once")
+    parser.add_argument("--kill-rate", type=float, default=0.15, help="share of tries killed with SIGKILL")
+    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--modes", default="dedupe,no-dedupe")
+    arguments = parser.parse_args(argv)
+    reports = []
+    with start_sandbox("--step-seconds", "0.05") as sandbox:
+        for mode in arguments.modes.split(","):
+            report = soak(
+                sandbox,
+                mode,
+                arguments.jobs,
+                arguments.items,
+                arguments.workers,
+                arguments.kill_rate,
+                arguments.seed,
+            )
+            reports.append(report)
+            print(" ".join(f"{key}={value}" for key, value in report.items()), flush=True)
+    ok = all(
+        report["duplicates"] == 0 and report["missing"] == 0 and report["unexpected"] == 0
+        for report in reports
+    )
+    print("exactly-once: " + ("PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

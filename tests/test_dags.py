@@ -1,0 +1,155 @@
+"""Whole DAG runs on real Airflow (dag.test and `airflow dags test`) against a live sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_DAGS, TEST_DAGS, load_dag
+
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+
+pytestmark = pytest.mark.dag
+
+
+def task_states(run) -> dict[str, str]:
+    return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()}
+
+
+def xcom(run, task_id: str, key: str = "return_value"):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key=key)
+            .one_or_none()
+        )
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+def run_dag(path: Path, dag_id: str, **conf):
+    return load_dag(path, dag_id).test(run_conf=conf or None)
+
+
+def test_payout_example_end_to_end_deferrable(airflow_db, live_sandbox) -> None:
+    run = run_dag(EXAMPLE_DAGS / "example_payjobs_payout.py", "example_payjobs_payout")
+    assert str(run.state) in ("success", "DagRunState.SUCCESS"), task_states(run)
+    summary = xcom(run, "report")
+    assert summary["status"] == "COMPLETED"
+    assert summary["items_by_status"] == {"COMPLETED": 3}
+    assert summary["paid_per_currency"] == {"EUR": "60.0", "USD": "205.5"}
+    ledger = live_sandbox.admin.ledger()
+    assert len(ledger) == 3 and {entry["job_token"] for entry in ledger} == {summary["job_token"]}
+    assert xcom(run, "pay", "job_token") == summary["job_token"]
+
+
+def test_payout_example_with_a_failing_job_fails_the_task(airflow_db, live_sandbox) -> None:
+    payees = [
+        {
+            "destination": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d",
+            "amount": 5,
+            "currency": "USD",
+            "memo": "SANDBOX_FAIL_JOB",
+        }
+    ]
+    run = run_dag(EXAMPLE_DAGS / "example_payjobs_payout.py", "example_payjobs_payout", payees=payees)
+    states = task_states(run)
+    assert states["pay"] == "failed" and states["report"] == "upstream_failed"
+    assert live_sandbox.admin.ledger() == [], "nothing paid"
+
+
+def test_sensor_example_waits_for_a_job_created_elsewhere(airflow_db, live_sandbox) -> None:
+    token = PayJobsHook().create_payment_job(
+        {
+            "items": [
+                {
+                    "amount": 3,
+                    "currency": "GBP",
+                    "destinationToken": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d",
+                }
+            ]
+        }
+    )["token"]
+    run = run_dag(EXAMPLE_DAGS / "example_payjobs_sensor.py", "example_payjobs_sensor", job_token=token)
+    assert task_states(run) == {"wait_for_payout": "success", "reconcile_books": "success"}
+    assert xcom(run, "wait_for_payout")["status"] == "COMPLETED"
+
+
+def test_sensor_example_fails_on_a_cancelled_job(airflow_db, live_sandbox) -> None:
+    hook = PayJobsHook()
+    body = {
+        "notBefore": "2099-01-01T00:00:00Z",
+        "items": [
+            {"amount": 3, "currency": "GBP", "destinationToken": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d"}
+        ],
+    }
+    token = hook.create_payment_job(body)["token"]
+    hook.cancel_payment_job(token)
+    run = run_dag(EXAMPLE_DAGS / "example_payjobs_sensor.py", "example_payjobs_sensor", job_token=token)
+    assert task_states(run)["wait_for_payout"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("cancel", "job_status", "cancel_state"),
+    [(True, "CANCELLED", "success"), (False, "SCHEDULED", "skipped")],
+)
+def test_cancel_example(airflow_db, live_sandbox, cancel: bool, job_status: str, cancel_state: str) -> None:
+    run = run_dag(EXAMPLE_DAGS / "example_payjobs_cancel.py", "example_payjobs_cancel", cancel=cancel)
+    assert task_states(run)["cancel_payout"] == cancel_state
+    token = xcom(run, "schedule_payout", "job_token")
+    assert PayJobsHook().retrieve_payment_job(token)["status"] == job_status
+
+
+def test_sync_wait_returns_the_final_job(airflow_db, live_sandbox) -> None:
+    run = run_dag(TEST_DAGS / "payjobs_test_dags.py", "payjobs_test_sync_wait")
+    assert task_states(run) == {"pay": "success"}
+    job = xcom(run, "pay")
+    assert job["status"] == "COMPLETED" and len(job["items"]) == 3
+    assert all(item["clientPaymentId"] for item in job["items"]), "derived ids on every item"
+
+
+def test_deadline_in_the_trigger_times_out_and_cancels(airflow_db, live_sandbox) -> None:
+    run = run_dag(TEST_DAGS / "payjobs_test_dags.py", "payjobs_test_deferred_deadline")
+    assert task_states(run) == {"pay": "failed"}
+    token = xcom(run, "pay", "job_token")
+    assert PayJobsHook().retrieve_payment_job(token)["status"] == "CANCELLED"
+
+
+def test_dry_run_creates_nothing(airflow_db, live_sandbox) -> None:
+    run = run_dag(TEST_DAGS / "payjobs_test_dags.py", "payjobs_test_dry_run")
+    assert task_states(run) == {"pay": "success"}
+    assert live_sandbox.admin.requests() == []
+
+
+@pytest.mark.parametrize("point", ["before_token_stored", "after_token_stored"])
+def test_a_retried_task_reconnects_to_its_job(airflow_db, live_sandbox, point: str) -> None:
+    run = run_dag(TEST_DAGS / "payjobs_test_dags.py", f"payjobs_test_dies_{point}")
+    assert task_states(run) == {"pay": "success"}
+    ledger = live_sandbox.admin.ledger()
+    assert len(ledger) == 3 and len({entry["job_token"] for entry in ledger}) == 1, "one job, paid once"
+    creates = [
+        entry
+        for entry in live_sandbox.admin.requests()
+        if entry["method"] == "POST" and entry["path"].endswith("/payments/jobs")
+    ]
+    assert len(creates) == 1, "the retry did not post again"
+
+
+def test_airflow_dags_test_cli(airflow_db, live_sandbox) -> None:
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "dags", "test", "example_payjobs_payout"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "PAYOUT SUMMARY" in result.stdout + result.stderr
+    assert len(live_sandbox.admin.ledger()) == 3

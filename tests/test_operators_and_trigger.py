@@ -1,0 +1,318 @@
+"""Operator, sensor and trigger pieces against a real sandbox: kills, faults, templating, links."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime, timezone
+
+import pendulum
+import pytest
+from conftest import api_calls, connection_json
+from payloads import gateway_item
+
+from airflow_provider_payjobs.compat import AirflowFailException
+from airflow_provider_payjobs.exceptions import PayJobsValidationError
+from airflow_provider_payjobs.hooks.payjobs import _ASYNC_CLIENTS, PayJobsHook
+from airflow_provider_payjobs.links.payjobs import job_url
+from airflow_provider_payjobs.operators.payjobs import CancelPaymentJobOperator, CreatePaymentJobOperator
+from airflow_provider_payjobs.payment_ids import derive_client_payment_id
+from airflow_provider_payjobs.sensors.payjobs import PaymentJobSensor
+from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+
+
+class FakeTaskInstance:
+    """Only what execute() reads from ``ti``: ids, try number, and XCom pushes."""
+
+    def __init__(self, try_number: int = 1, map_index: int = -1) -> None:
+        self.dag_id, self.task_id, self.try_number, self.map_index = "dag", "pay", try_number, map_index
+        self.xcoms: dict = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.xcoms[key] = value
+
+
+def context(try_number: int = 1, run_id: str = "manual__1", store: dict | None = None) -> dict:
+    class DictStore(dict):
+        def set(self, key, value):
+            self[key] = value
+
+        def delete(self, key):
+            self.pop(key, None)
+
+    return {
+        "ti": FakeTaskInstance(try_number),
+        "run_id": run_id,
+        "dag_run": None,
+        "task_state_store": DictStore(store or {}),
+    }
+
+
+def test_body_templating_json_strings_and_schedules() -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay",
+        body=json.dumps(
+            {"notBefore": "2030-01-01T10:00:00+02:00", "items": [gateway_item(0, clientPaymentId=None)]}
+        ),
+    )
+    body = operator.prepare_body(context())
+    assert body["notBefore"] == "2030-01-01T08:00:00Z"
+    assert body["items"][0]["clientPaymentId"] == derive_client_payment_id("dag", "pay", "manual__1", -1, 0)
+    operator = CreatePaymentJobOperator(
+        task_id="pay",
+        body={
+            "notBefore": pendulum.datetime(2030, 1, 1, tz="Europe/Paris"),
+            "notAfter": "2030-01-03 00:00:00",
+            "items": [gateway_item(0)],
+        },
+    )
+    body = operator.prepare_body(context())
+    assert (body["notBefore"], body["notAfter"]) == ("2029-12-31T23:00:00Z", "2030-01-03T00:00:00Z")
+    assert body["items"][0]["clientPaymentId"] == "payment-0", "a user's own id is kept"
+
+
+def test_jinja_renders_inside_the_body() -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"items": [gateway_item(0, memo="run {{ run_id }}")]}
+    )
+    operator.render_template_fields({"run_id": "manual__7", "params": {}})
+    assert operator.body["items"][0]["memo"] == "run manual__7"
+
+
+def test_derived_ids_are_stable_per_run_and_differ_across_runs() -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"items": [gateway_item(0, clientPaymentId=None)] * 2}
+    )
+    first = operator.prepare_body(context(try_number=1))["items"]
+    retry = operator.prepare_body(context(try_number=3))["items"]
+    other_run = operator.prepare_body(context(run_id="manual__2"))["items"]
+    assert [item["clientPaymentId"] for item in first] == [item["clientPaymentId"] for item in retry]
+    assert first[0]["clientPaymentId"] != first[1]["clientPaymentId"]
+    assert {item["clientPaymentId"] for item in first}.isdisjoint(
+        item["clientPaymentId"] for item in other_run
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ({"max_items": 1}, "max_items is 1 but the job has 2 items"),
+        ({"max_total_amount": {"USD": 20}}, "USD total 21.0 is over max_total_amount 20 USD"),
+    ],
+)
+def test_guardrails_refuse_before_sending(sandbox, arguments: dict, words: str) -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"items": [gateway_item(0), gateway_item(1)]}, **arguments
+    )
+    with pytest.raises(PayJobsValidationError, match=words):
+        operator.execute(context())
+    assert api_calls(sandbox) == []
+
+
+def test_repeated_client_payment_ids_in_one_body_are_refused(sandbox) -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"items": [gateway_item(0), gateway_item(1, clientPaymentId="payment-0")]}
+    )
+    with pytest.raises(PayJobsValidationError, match="'payment-0' is at items\\[0\\], items\\[1\\]"):
+        operator.execute(context())
+    assert api_calls(sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"max_items": 0}, "max_items"),
+        ({"max_total_amount": {"XYZ": 5}}, "max_total_amount['XYZ']"),
+        ({"max_total_amount": {"USD": -1}}, "max_total_amount['USD']"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"timeout": -5}, "timeout"),
+    ],
+)
+def test_bad_operator_arguments_fail_at_parse_time(arguments: dict, field: str) -> None:
+    with pytest.raises(PayJobsValidationError) as caught:
+        CreatePaymentJobOperator(task_id="pay", body={"items": []}, **arguments)
+    assert caught.value.field == field
+
+
+def test_dry_run_sends_nothing(sandbox, caplog) -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"items": [gateway_item(0), gateway_item(1)]}, dry_run=True
+    )
+    assert operator.execute(context()) is None
+    assert "2 items; totals: 21.0 USD" in caplog.text
+    assert api_calls(sandbox) == []
+
+
+def test_execute_pushes_token_and_link_before_waiting(sandbox, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT",
+        connection_json(sandbox, portal_url="https://portal.example/jobs/{job_token}"),
+    )
+    ctx = context()
+    token = CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0)]}).execute(ctx)
+    assert ctx["ti"].xcoms == {"job_token": token, "job_url": f"https://portal.example/jobs/{token}"}
+    assert ctx["task_state_store"]["payjobs_job_token"] == token
+    assert job_url(None, token) is None
+
+
+def test_a_retry_after_a_failed_job_fails_naming_it_unless_resubmit(sandbox) -> None:
+    hook = PayJobsHook()
+    failed = hook.create_payment_job(
+        {"items": [gateway_item(0, memo="SANDBOX_FAIL_JOB", clientPaymentId=None)]}
+    )
+    sandbox.admin.advance_clock(100)
+    store = {"payjobs_job_token": failed["token"]}
+    body = {"items": [gateway_item(0, memo="SANDBOX_FAIL_JOB", clientPaymentId=None)]}
+    with pytest.raises(AirflowFailException, match=f"{failed['token']} from an earlier try ended FAILED"):
+        CreatePaymentJobOperator(task_id="pay", body=body).execute(context(try_number=2, store=store))
+    ctx = context(try_number=2, store=store)
+    new_token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(ctx)
+    assert new_token != failed["token"] and ctx["task_state_store"]["payjobs_generation"] == 1
+    resubmitted = hook.retrieve_payment_job(new_token)["items"][0]["clientPaymentId"]
+    assert resubmitted == derive_client_payment_id("dag", "pay", "manual__1", -1, 0, generation=1)
+
+
+def test_a_retry_finds_its_job_on_the_server_without_a_store(sandbox) -> None:
+    body = {"items": [gateway_item(0, clientPaymentId=None), gateway_item(1, clientPaymentId=None)]}
+    first = context(try_number=1)
+    first["task_state_store"] = None
+    token = CreatePaymentJobOperator(task_id="pay", body=body).execute(first)
+    retry = context(try_number=2)
+    retry["task_state_store"] = None
+    assert CreatePaymentJobOperator(task_id="pay", body=body).execute(retry) == token
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
+
+
+def test_sync_on_kill_cancels_best_effort(sandbox, caplog) -> None:
+    hook = PayJobsHook()
+    token = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
+    operator = CreatePaymentJobOperator(task_id="pay", body={"items": []})
+    operator.job_token = token
+    operator.on_kill()
+    assert hook.retrieve_payment_job(token)["status"] == "CANCELLED"
+    operator.on_kill()  # already cancelled: a 400, logged, never raised
+    assert "Could not cancel payment job" in caplog.text
+    quiet = CreatePaymentJobOperator(task_id="pay", body={"items": []}, cancel_on_kill=False)
+    quiet.job_token = hook.create_payment_job({"items": [gateway_item(1)]})["token"]
+    quiet.on_kill()
+    assert hook.retrieve_payment_job(quiet.job_token)["status"] == "SUBMITTED"
+
+
+@pytest.mark.parametrize(("if_terminal", "raises"), [("fail", True), ("skip", False)])
+def test_cancel_operator_on_a_finished_job(sandbox, if_terminal: str, raises: bool) -> None:
+    token = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})["token"]
+    sandbox.admin.advance_clock(100)
+    operator = CancelPaymentJobOperator(task_id="cancel", job_token=token, if_terminal=if_terminal)
+    if raises:
+        with pytest.raises(AirflowFailException, match="already COMPLETED"):
+            operator.execute({})
+    else:
+        assert operator.execute({})["status"] == "COMPLETED"
+
+
+def test_cancel_operator_cancels(sandbox) -> None:
+    token = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})["token"]
+    assert CancelPaymentJobOperator(task_id="cancel", job_token=token).execute({})["status"] == "CANCELLED"
+
+
+def test_sensor_pokes(sandbox) -> None:
+    hook = PayJobsHook()
+    token = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
+    sensor = PaymentJobSensor(task_id="wait", job_token=token)
+    assert sensor.poke({}) is False
+    sandbox.admin.advance_clock(100)
+    sandbox.admin.script_faults({"fault": "503", "method": "GET", "times": 4})
+    assert sensor.poke({}) is False, "5xx through all 4 attempts is a poke that found nothing"
+    assert sensor.poke({}).xcom_value["status"] == "COMPLETED"
+    cancelled = hook.create_payment_job({"items": [gateway_item(1)]})["token"]
+    hook.cancel_payment_job(cancelled)
+    with pytest.raises(AirflowFailException, match="CANCELLED"):
+        PaymentJobSensor(task_id="wait", job_token=cancelled).poke({})
+
+
+def run_trigger(trigger: PaymentJobTrigger) -> list[dict]:
+    async def collect() -> list[dict]:
+        return [event.payload async for event in trigger.run()]
+
+    return asyncio.run(collect())
+
+
+def test_trigger_ends_in_success_under_injected_faults(live_sandbox) -> None:
+    token = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})["token"]
+    live_sandbox.admin.set_faults(
+        error_500=0.3, error_502=0.1, error_429=0.1, retry_after_seconds=0.05, drop_connection=0.1, seed=7
+    )
+    events = run_trigger(
+        PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 60, poll_interval=0.1)
+    )
+    assert [event["status"] for event in events] == ["success"]
+    assert events[0]["job"]["status"] == "COMPLETED"
+    assert any(entry.get("fault") for entry in live_sandbox.admin.requests()), "faults were injected"
+
+
+def test_trigger_times_out_at_its_deadline(sandbox) -> None:
+    token = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})["token"]
+    events = run_trigger(
+        PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 0.3, poll_interval=0.1)
+    )
+    assert [event["status"] for event in events] == ["timeout"] and events[0]["job"]["status"] == "SUBMITTED"
+
+
+def test_trigger_reports_a_permanent_error(sandbox) -> None:
+    events = run_trigger(
+        PaymentJobTrigger(
+            "jobs-00000000-0000-0000-0000-000000000000", "payjobs_default", end_time=time.time() + 30
+        )
+    )
+    assert events[0]["status"] == "error" and "404" in events[0]["message"]
+
+
+def test_triggers_share_one_client_and_one_token(sandbox) -> None:
+    hook = PayJobsHook()
+    tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(20)]
+    sandbox.admin.advance_clock(100)
+    sandbox.admin.clear_requests()
+    from airflow_provider_payjobs.auth import TOKEN_CACHE
+
+    TOKEN_CACHE.clear()
+
+    async def all_triggers() -> tuple[list, int]:
+        triggers = [
+            PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30, poll_interval=0.1)
+            for token in tokens
+        ]
+        results = await asyncio.gather(*[_first_event(trigger) for trigger in triggers])
+        return results, len(_ASYNC_CLIENTS[asyncio.get_running_loop()])
+
+    events, clients = asyncio.run(all_triggers())
+    assert {event["status"] for event in events} == {"success"}
+    assert clients == 1
+    assert len(api_calls(sandbox, "POST", "/auth/connect/token")) == 1
+
+
+async def _first_event(trigger: PaymentJobTrigger) -> dict:
+    async for event in trigger.run():
+        return event.payload
+    raise AssertionError("no event")
+
+
+def test_trigger_on_kill_cancels(sandbox) -> None:
+    token = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})["token"]
+    asyncio.run(PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30).on_kill())
+    assert PayJobsHook().retrieve_payment_job(token)["status"] == "CANCELLED"
+    asyncio.run(
+        PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30).on_kill()
+    )  # logs, no raise
+
+
+def test_naive_datetimes_are_utc() -> None:
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"notBefore": datetime(2030, 1, 1, 9), "items": [gateway_item(0)]}
+    )
+    assert operator.prepare_body(context())["notBefore"] == "2030-01-01T09:00:00Z"
+    aware = CreatePaymentJobOperator(
+        task_id="pay",
+        body={"notBefore": datetime(2030, 1, 1, 9, tzinfo=timezone.utc), "items": [gateway_item(0)]},
+    )
+    assert aware.prepare_body(context())["notBefore"] == "2030-01-01T09:00:00Z"
