@@ -30,9 +30,9 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 )
 
 import pytest  # noqa: E402
-from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
 from airflow_provider_payjobs.auth import TOKEN_CACHE  # noqa: E402
+from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
 # Fast retries: tests check how often and why calls are retried, not how long they wait.
 FAST_RETRIES = {"retry_limit": 4, "retry_min_wait": 0.01, "retry_max_wait": 0.05}
@@ -124,3 +124,19 @@ def load_dag(path: Path, dag_id: str):
 
 EXAMPLE_DAGS = _ROOT / "example_dags"
 TEST_DAGS = _ROOT / "tests" / "dags"
+
+
+def logged(capsys: pytest.CaptureFixture[str]) -> str:
+    """What was logged so far: Airflow 3 logs through structlog to the captured output streams."""
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+@pytest.fixture
+def debug_logging() -> Iterator[None]:
+    """Airflow's logging at DEBUG for one test (structlog and the standard library)."""
+    from airflow.sdk.log import configure_logging
+
+    configure_logging(log_level="DEBUG", cache_logger_on_first_use=False)
+    yield
+    configure_logging(log_level="INFO", cache_logger_on_first_use=False)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
-from conftest import api_calls, connection_json
+from conftest import api_calls, connection_json, logged
 from payloads import gateway_item
 
 from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
@@ -18,6 +16,11 @@ TOKEN = "/auth/connect/token"
 
 def a_job(hook: PayJobsHook) -> str:
     return hook.create_payment_job({"items": [gateway_item(0)]})["token"]
+
+
+def a_job_without_ids(hook: PayJobsHook) -> str:
+    """Without clientPaymentIds nothing can be reconciled: the hook never repeats a POST that was sent."""
+    return hook.create_payment_job({"items": [gateway_item(0, clientPaymentId=None)]})["token"]
 
 
 @pytest.mark.parametrize("fault", ["500", "502", "503", "504", "drop"])
@@ -47,23 +50,21 @@ def test_cancel_is_retried(sandbox) -> None:
     assert len(api_calls(sandbox, "DELETE")) == 2
 
 
-def test_429_waits_for_retry_after(sandbox, caplog) -> None:
+def test_429_waits_for_retry_after(sandbox, capsys) -> None:
     hook = PayJobsHook()
     sandbox.admin.set_faults(retry_after_seconds=1)
     sandbox.admin.script_faults({"fault": "429", "method": "GET"})
-    with caplog.at_level(logging.WARNING):
-        hook.list_payment_jobs(1, 5)
-    assert "retrying in 1.0 s" in caplog.text, "the server's Retry-After, not the 0.01 s backoff"
+    hook.list_payment_jobs(1, 5)
+    assert "retrying in 1.0 s" in logged(capsys), "the server's Retry-After, not the 0.01 s backoff"
     assert [entry["status"] for entry in api_calls(sandbox, "GET")] == [429, 200]
 
 
-def test_retry_after_is_capped(sandbox, monkeypatch, caplog) -> None:
+def test_retry_after_is_capped(sandbox, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, retry_after_cap=0.2))
     sandbox.admin.set_faults(retry_after_seconds=3600)
     sandbox.admin.script_faults({"fault": "429", "method": "GET"})
-    with caplog.at_level(logging.WARNING):
-        PayJobsHook().list_payment_jobs(1, 5)
-    assert "retrying in 0.2 s" in caplog.text
+    PayJobsHook().list_payment_jobs(1, 5)
+    assert "retrying in 0.2 s" in logged(capsys)
 
 
 def test_post_is_not_retried_on_500(sandbox) -> None:
@@ -71,7 +72,7 @@ def test_post_is_not_retried_on_500(sandbox) -> None:
     hook.get_access_token()
     sandbox.admin.script_faults({"fault": "500", "method": "POST", "path": "/api/v2/payments/jobs"})
     with pytest.raises(PayJobsApiError) as caught:
-        a_job(hook)
+        a_job_without_ids(hook)
     assert caught.value.status_code == 500
     assert len(api_calls(sandbox, "POST", JOBS)) == 1
 
@@ -83,13 +84,13 @@ def test_post_is_not_retried_when_the_connection_drops_after_sending(sandbox) ->
         {"fault": "commit_then_fail_drop", "method": "POST", "path": "/api/v2/payments/jobs"}
     )
     with pytest.raises(PayJobsTransportError) as caught:
-        a_job(hook)
+        a_job_without_ids(hook)
     assert caught.value.kind == "dropped" and caught.value.request_sent
     assert len(api_calls(sandbox, "POST", JOBS)) == 1
     assert len(sandbox.admin.ledger()) == 1, "the server did act: only a reconciling retry may follow"
 
 
-def test_post_is_retried_when_the_connection_is_refused(sandbox, monkeypatch, caplog, unused_port) -> None:
+def test_post_is_retried_when_the_connection_is_refused(sandbox, monkeypatch, capsys, unused_port) -> None:
     dead = f"http://127.0.0.1:{unused_port}/api/v2"
     monkeypatch.setenv(
         "AIRFLOW_CONN_PAYJOBS_DEFAULT",
@@ -98,10 +99,10 @@ def test_post_is_retried_when_the_connection_is_refused(sandbox, monkeypatch, ca
     hook = PayJobsHook()
     # A cached token lets the test reach the POST itself without a token request.
     TOKEN_CACHE.put(hook.settings.credentials, AccessToken("cached-token", float("inf")))
-    with caplog.at_level(logging.WARNING), pytest.raises(PayJobsTransportError) as caught:
+    with pytest.raises(PayJobsTransportError) as caught:
         a_job(hook)
     assert caught.value.kind == "refused" and not caught.value.request_sent
-    assert caplog.text.count("POST /payments/jobs attempt") == 3, "4 attempts, 3 retries"
+    assert logged(capsys).count("POST /payments/jobs attempt") == 3, "4 attempts, 3 retries"
 
 
 @pytest.mark.parametrize(
@@ -205,28 +206,28 @@ def test_uri_form_connection(sandbox, monkeypatch) -> None:
     assert hook.test_connection()[0]
 
 
-def test_secrets_never_reach_logs_errors_or_reprs(sandbox, monkeypatch, caplog) -> None:
+def test_secrets_never_reach_logs_errors_or_reprs(sandbox, monkeypatch, capsys, debug_logging) -> None:
     hook = PayJobsHook()
-    with caplog.at_level(logging.DEBUG):
-        token = a_job(hook)
-        sandbox.admin.script_faults({"fault": "500", "method": "GET"}, {"fault": "429", "method": "GET"})
-        hook.retrieve_payment_job(token)
-        sandbox.admin.expire_tokens()
-        hook.retrieve_payment_job(token)
-        errors = []
-        for change in ({"retry_limit": 1}, {}):
-            monkeypatch.setenv(
-                "AIRFLOW_CONN_PAYJOBS_DEFAULT",
-                connection_json(sandbox, **change).replace(sandbox.client_secret, "wrong-secret-value"),
-            )
-            TOKEN_CACHE.clear()
-            try:
-                PayJobsHook().retrieve_payment_job(token)
-            except Exception as error:
-                errors.append(f"{error!r} {error}")
-    access_token = TOKEN_CACHE  # noqa: F841 - tokens were dropped above; compare the ones the log could show
-    secrets = [sandbox.client_secret, "wrong-secret-value"]
-    text = caplog.text + " ".join(errors) + repr(hook) + repr(hook.settings)
-    for secret in secrets:
-        assert secret not in text
-    assert "Bearer " not in caplog.text and "Basic " not in caplog.text
+    token = a_job(hook)
+    access_tokens = {hook.get_access_token().value}
+    sandbox.admin.script_faults({"fault": "500", "method": "GET"}, {"fault": "429", "method": "GET"})
+    hook.retrieve_payment_job(token)
+    sandbox.admin.expire_tokens()
+    hook.retrieve_payment_job(token)
+    access_tokens.add(hook.get_access_token().value)
+    errors = []
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT",
+        connection_json(sandbox).replace(sandbox.client_secret, "wrong-secret-value"),
+    )
+    TOKEN_CACHE.clear()
+    try:
+        PayJobsHook().retrieve_payment_job(token)
+    except PayJobsAuthError as error:
+        errors.append(f"{error!r} {error}")
+    text = logged(capsys)
+    assert "attempt 1 of 4 failed" in text, "retries were logged at all"
+    everything = text + " ".join(errors) + repr(hook) + repr(hook.settings) + repr(TOKEN_CACHE.__dict__)
+    for secret in [sandbox.client_secret, "wrong-secret-value", *access_tokens]:
+        assert secret not in everything
+    assert "Bearer " not in text and "Basic " not in text

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pendulum
 import pytest
-from conftest import api_calls, connection_json
+from conftest import api_calls, connection_json, logged
 from payloads import gateway_item
 
 from airflow_provider_payjobs.compat import AirflowFailException
@@ -135,12 +135,12 @@ def test_bad_operator_arguments_fail_at_parse_time(arguments: dict, field: str) 
     assert caught.value.field == field
 
 
-def test_dry_run_sends_nothing(sandbox, caplog) -> None:
+def test_dry_run_sends_nothing(sandbox, capsys) -> None:
     operator = CreatePaymentJobOperator(
         task_id="pay", body={"items": [gateway_item(0), gateway_item(1)]}, dry_run=True
     )
     assert operator.execute(context()) is None
-    assert "2 items; totals: 21.0 USD" in caplog.text
+    assert "2 items; totals: 21.0 USD" in logged(capsys)
     assert api_calls(sandbox) == []
 
 
@@ -184,7 +184,7 @@ def test_a_retry_finds_its_job_on_the_server_without_a_store(sandbox) -> None:
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
 
 
-def test_sync_on_kill_cancels_best_effort(sandbox, caplog) -> None:
+def test_sync_on_kill_cancels_best_effort(sandbox, capsys) -> None:
     hook = PayJobsHook()
     token = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
     operator = CreatePaymentJobOperator(task_id="pay", body={"items": []})
@@ -192,7 +192,7 @@ def test_sync_on_kill_cancels_best_effort(sandbox, caplog) -> None:
     operator.on_kill()
     assert hook.retrieve_payment_job(token)["status"] == "CANCELLED"
     operator.on_kill()  # already cancelled: a 400, logged, never raised
-    assert "Could not cancel payment job" in caplog.text
+    assert "Could not cancel payment job" in logged(capsys)
     quiet = CreatePaymentJobOperator(task_id="pay", body={"items": []}, cancel_on_kill=False)
     quiet.job_token = hook.create_payment_job({"items": [gateway_item(1)]})["token"]
     quiet.on_kill()

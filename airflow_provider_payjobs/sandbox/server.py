@@ -1,0 +1,143 @@
+"""Serving the sandbox with uvicorn, in this process or in a child process for tests, demo and soak."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from airflow_provider_payjobs.sandbox.admin import SandboxAdmin
+from airflow_provider_payjobs.sandbox.app import CURRENT_TRANSPORT, build_app
+from airflow_provider_payjobs.sandbox.state import SandboxState
+
+READY_PREFIX = "PayQuicker sandbox ready at "
+START_TIMEOUT_SECONDS = 30.0
+
+
+class DroppableH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, exposing each request's connection so a fault can drop it."""
+
+    def handle_events(self) -> None:
+        # The request task created inside copies this context, and with it the transport.
+        marker = CURRENT_TRANSPORT.set(self.transport)
+        try:
+            super().handle_events()
+        finally:
+            CURRENT_TRANSPORT.reset(marker)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one, with no window for another process to take it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def connection_json(base_url: str, client_id: str, client_secret: str) -> str:
+    """The ``AIRFLOW_CONN_PAYJOBS_DEFAULT`` value that points Airflow at a sandbox."""
+    return json.dumps(
+        {"conn_type": "payjobs", "login": client_id, "password": client_secret, "host": base_url}
+    )
+
+
+def serve(state: SandboxState, host: str, port: int) -> None:
+    """Serve until interrupted, printing the base URL and a ready-made connection first."""
+    sock = bind(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    base_url = f"http://{shown_host}:{sock.getsockname()[1]}/api/v2"
+    config = uvicorn.Config(
+        build_app(state), http=DroppableH11Protocol, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    print(READY_PREFIX + base_url, flush=True)
+    conn = connection_json(base_url, state.config.client_id, state.config.client_secret)
+    print(f"export AIRFLOW_CONN_PAYJOBS_DEFAULT='{conn}'", flush=True)
+    server.run(sockets=[sock])
+
+
+class SandboxProcess:
+    """
+    A sandbox running in a child process; a context manager that always stops it.
+
+    :param cli_args: extra command-line flags, e.g. ``("--frozen-clock",)``.
+    """
+
+    def __init__(self, *cli_args: str) -> None:
+        self.client_id = _flag(cli_args, "--client-id", "sandbox-client")
+        self.client_secret = _flag(cli_args, "--client-secret", "sandbox-secret")
+        command = [sys.executable, "-m", "airflow_provider_payjobs.sandbox", "--port", "0", *cli_args]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
+        )
+        self.base_url = self._wait_until_ready()
+        self.root_url = self.base_url.removesuffix("/api/v2")
+        self.admin = SandboxAdmin(self.root_url)
+        # Keep reading its output so that a chatty sandbox never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _wait_until_ready(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        seen: list[str] = []
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if line.startswith(READY_PREFIX):
+                return line[len(READY_PREFIX) :].strip()
+        self.stop()
+        raise RuntimeError("the sandbox did not start:\n" + "".join(seen[-20:]))
+
+    def _drain(self) -> None:
+        stream = self.process.stdout
+        if stream is not None:
+            for _ in stream:
+                pass
+
+    def connection_json(self, **extra: Any) -> str:
+        """The ``AIRFLOW_CONN_PAYJOBS_DEFAULT`` value for this sandbox, with optional extras."""
+        conn = json.loads(connection_json(self.base_url, self.client_id, self.client_secret))
+        if extra:
+            conn["extra"] = extra
+        return json.dumps(conn)
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL); calling it again does nothing."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_sandbox(*cli_args: str) -> SandboxProcess:
+    """Start a sandbox on a free loopback port in a child process and wait until it answers."""
+    return SandboxProcess(*cli_args)
+
+
+def _flag(arguments: tuple[str, ...], name: str, default: str) -> str:
+    return arguments[arguments.index(name) + 1] if name in arguments else default

@@ -1,0 +1,105 @@
+"""The hook's reconciling create: one job per set of clientPaymentIds, whether or not the server dedupes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from conftest import api_calls
+from payloads import gateway_item
+
+from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsConflictError, PayJobsTransportError
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+
+JOBS = "/api/v2/payments/jobs"
+BODY = {"items": [gateway_item(0), gateway_item(1), gateway_item(2)]}
+
+
+@pytest.fixture(params=["dedupe", "no-dedupe"])
+def server_mode(request, sandbox) -> str:
+    sandbox.admin.set_config(accept_duplicate_client_ids=request.param == "no-dedupe")
+    return request.param
+
+
+def paid_ids(sandbox) -> list[str]:
+    return sorted(entry["clientPaymentId"] for entry in sandbox.admin.ledger())
+
+
+@pytest.mark.parametrize("fault", ["commit_then_fail_500", "commit_then_fail_drop"])
+def test_unknown_outcome_after_commit_adopts_the_job(sandbox, server_mode: str, fault: str) -> None:
+    hook = PayJobsHook()
+    sandbox.admin.script_faults({"fault": fault, "method": "POST", "path": JOBS})
+    job = hook.create_payment_job(BODY)
+    assert paid_ids(sandbox) == ["payment-0", "payment-1", "payment-2"], "paid once"
+    assert {entry["job_token"] for entry in sandbox.admin.ledger()} == {job["token"]}
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1, "found, not posted again"
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "drop", "429"])
+def test_failure_before_commit_posts_again(sandbox, server_mode: str, fault: str) -> None:
+    sandbox.admin.set_faults(retry_after_seconds=0)
+    sandbox.admin.script_faults({"fault": fault, "method": "POST", "path": JOBS})
+    job = PayJobsHook().create_payment_job(BODY)
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 2
+    assert paid_ids(sandbox) == ["payment-0", "payment-1", "payment-2"]
+    assert job["token"] == sandbox.admin.ledger()[0]["job_token"]
+
+
+def test_many_unknown_outcomes_in_a_row_still_pay_once(sandbox, server_mode: str) -> None:
+    sandbox.admin.script_faults(
+        {"fault": "503", "method": "POST", "path": JOBS},
+        {"fault": "commit_then_fail_drop", "method": "POST", "path": JOBS},
+        {"fault": "500", "method": "GET", "path": JOBS, "times": 2},
+    )
+    PayJobsHook().create_payment_job(BODY)
+    assert paid_ids(sandbox) == ["payment-0", "payment-1", "payment-2"]
+
+
+def test_a_repeat_create_adopts_the_existing_job(sandbox) -> None:
+    hook = PayJobsHook()
+    first = hook.create_payment_job(BODY)
+    again = hook.create_payment_job(BODY)
+    assert again["token"] == first["token"]
+    assert [entry["status"] for entry in api_calls(sandbox, "POST", "/payments/jobs")] == [200, 400]
+    assert len(sandbox.admin.ledger()) == 3
+
+
+def test_a_job_older_than_the_window_is_not_adopted_silently(sandbox) -> None:
+    hook = PayJobsHook()
+    first = hook.create_payment_job(BODY)
+    much_later = datetime.now(timezone.utc) + timedelta(hours=1)
+    with pytest.raises(PayJobsApiError, match="already used"):
+        hook.create_payment_job(BODY, created_since=much_later)  # refused by the server, and not paid
+    earlier = datetime.now(timezone.utc) - timedelta(hours=2)
+    assert hook.create_payment_job(BODY, created_since=earlier)["token"] == first["token"]
+    assert len(sandbox.admin.ledger()) == 3
+
+
+def test_partly_used_ids_raise_a_conflict_naming_them(sandbox) -> None:
+    hook = PayJobsHook()
+    first = hook.create_payment_job({"items": [gateway_item(0)]})
+    with pytest.raises(PayJobsConflictError) as caught:
+        hook.create_payment_job(BODY)
+    assert caught.value.holders == {"payment-0": [first["token"]]}
+    assert "payment-0 in " + first["token"] in str(caught.value)
+    assert len(sandbox.admin.ledger()) == 1, "nothing more paid"
+
+
+def test_without_ids_a_sent_create_is_never_repeated(sandbox, server_mode: str) -> None:
+    sandbox.admin.script_faults({"fault": "commit_then_fail_drop", "method": "POST", "path": JOBS})
+    with pytest.raises(PayJobsTransportError):
+        PayJobsHook().create_payment_job({"items": [gateway_item(0, clientPaymentId=None)]})
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
+    assert len(sandbox.admin.ledger()) == 1, "paid once; the error says the outcome was not seen"
+
+
+def test_reconciliation_reads_many_pages(sandbox) -> None:
+    hook = PayJobsHook()
+    target = hook.create_payment_job(BODY)
+    for number in range(3, 130):
+        hook.create_payment_job({"items": [gateway_item(number)]})
+    assert (
+        hook.find_job_holding(["payment-0", "payment-1", "payment-2"], datetime.now(timezone.utc))["token"]
+        == (target["token"])
+    )
+    assert hook.find_job_holding(["nobody"], datetime.now(timezone.utc)) is None
