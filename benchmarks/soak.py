@@ -107,6 +107,7 @@ def payout_body(run_number: int, items: int) -> dict[str, Any]:
 
 def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
     """Body of a worker process: one try of one task run."""
+    _silence_output()
     from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
 
     operator = CreatePaymentJobOperator(
@@ -126,6 +127,13 @@ def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, re
     }
     job = operator.execute(context)
     Path(result_path).write_text(json.dumps({"status": job["status"], "token": job["token"]}))
+
+
+def _silence_output() -> None:
+    """Hundreds of tries would bury the report: a worker's own log goes nowhere."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
 
 
 @dataclass
@@ -170,7 +178,9 @@ def soak(
 ) -> dict:
     admin = sandbox.admin
     admin.reset()
-    admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe")
+    # Jobs move on their own, quickly: the harness waits on real task runs, not on a test's hand.
+    admin.freeze_clock(False)
+    admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe", step_seconds=0.05)
     admin.set_faults(**FAULTS, seed=seed)
     os.environ["AIRFLOW_CONN_PAYJOBS_DEFAULT"] = json.dumps(
         {

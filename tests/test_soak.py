@@ -1,0 +1,26 @@
+"""The short soak: the exactly-once harness of `make soak`, scaled down, in both server modes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import soak
+
+pytestmark = pytest.mark.soak
+
+
+@pytest.mark.parametrize("mode", ["dedupe", "no-dedupe"])
+def test_no_duplicate_and_no_missing_payout(sandbox_process, mode: str) -> None:
+    try:
+        report = soak.soak(sandbox_process, mode, jobs=24, items=5, workers=6, kill_rate=0.25, seed=11)
+    finally:
+        sandbox_process.admin.reset()
+    print(report)
+    assert report["runs completed"] == 24
+    assert report["intended payouts"] == 120
+    assert (report["duplicates"], report["missing"], report["unexpected"]) == (0, 0, 0)
+    assert report["SIGKILLs"] > 0 and report["faults injected"] > 0, "the run really was hostile"
