@@ -10,6 +10,7 @@ import httpx
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from airflow_provider_payjobs.auth import AccessToken, parse_token_answer
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsTransportError
 from airflow_provider_payjobs.retries import parse_retry_after
 
@@ -57,6 +58,13 @@ def api_error(
         path=path,
         retry_after=parse_retry_after(headers.get("Retry-After")),
     )
+
+
+def token_from_answer(status_code: int, body_text: str, headers: Mapping[str, str], path: str) -> AccessToken:
+    """The token of a token endpoint answer; a 5xx or 429 is an API error, so the retry policy applies."""
+    if status_code >= 500 or status_code == 429:
+        raise api_error(status_code, body_text, headers, "POST", path)
+    return parse_token_answer(status_code, body_text)
 
 
 def decode_json(status_code: int, body_text: str, method: str, path: str) -> Any:

@@ -46,11 +46,15 @@ def sandbox_process() -> Iterator[SandboxProcess]:
 
 @pytest.fixture
 def sandbox(sandbox_process: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
-    """A freshly reset sandbox, with ``payjobs_default`` pointing at it."""
-    sandbox_process.admin.reset()
+    """A freshly reset sandbox with a frozen clock, with ``payjobs_default`` pointing at it."""
+    return _fresh(sandbox_process, monkeypatch)
+
+
+def _fresh(process: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+    process.admin.reset()
     TOKEN_CACHE.clear()
-    monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox_process))
-    return sandbox_process
+    monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(process))
+    return process
 
 
 def connection_json(sandbox: SandboxProcess, **extra: object) -> str:
@@ -105,10 +109,7 @@ def live_sandbox_process() -> Iterator[SandboxProcess]:
 
 @pytest.fixture
 def live_sandbox(live_sandbox_process: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
-    live_sandbox_process.admin.reset()
-    TOKEN_CACHE.clear()
-    monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(live_sandbox_process))
-    return live_sandbox_process
+    return _fresh(live_sandbox_process, monkeypatch)
 
 
 def load_dag(path: Path, dag_id: str):

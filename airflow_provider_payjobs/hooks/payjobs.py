@@ -15,7 +15,7 @@ import httpx
 import requests
 
 from airflow_provider_payjobs import http_errors, reconcile
-from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken, parse_token_answer
+from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.compat import BaseHook, mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
@@ -298,9 +298,7 @@ class PayJobsHook(BaseHook):
                     answer = self.session.post(url, headers=headers, data=form, timeout=self.settings.timeout)
                 except requests.RequestException as error:
                     raise http_errors.from_requests_error(error, "POST", path) from None
-                if answer.status_code >= 500 or answer.status_code == 429:
-                    raise http_errors.api_error(answer.status_code, answer.text, answer.headers, "POST", path)
-                token = parse_token_answer(answer.status_code, answer.text)
+                token = http_errors.token_from_answer(answer.status_code, answer.text, answer.headers, path)
         mask_secret(token.value)
         self.log.debug("PayQuicker access token granted for client %s", self.settings.credentials.client_id)
         return token
@@ -401,9 +399,7 @@ class _SharedAsyncClient:
                     answer = await self.client.post(url, headers=headers, data=form)
                 except httpx.TransportError as error:
                     raise http_errors.from_httpx_error(error, "POST", path) from None
-                if answer.status_code >= 500 or answer.status_code == 429:
-                    raise http_errors.api_error(answer.status_code, answer.text, answer.headers, "POST", path)
-                token = parse_token_answer(answer.status_code, answer.text)
+                token = http_errors.token_from_answer(answer.status_code, answer.text, answer.headers, path)
         mask_secret(token.value)
         return token
 
