@@ -1,0 +1,57 @@
+"""Airflow discovers the provider: entry point, connection type, and every registered class imports."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+
+import airflow_provider_payjobs
+from airflow_provider_payjobs import get_provider_info
+
+
+def _import(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def test_entry_point_points_at_get_provider_info() -> None:
+    points = [
+        point
+        for point in entry_points(group="apache_airflow_provider")
+        if point.value.startswith("airflow_provider_payjobs")
+    ]
+    assert [point.load() for point in points] == [get_provider_info]
+
+
+def test_every_registered_module_and_class_imports() -> None:
+    info = get_provider_info()
+    assert info["package-name"] == "airflow-provider-payjobs" and info["versions"] == [
+        airflow_provider_payjobs.__version__
+    ]
+    for kind in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info[kind]:
+            for module in entry["python-modules"]:
+                import_module(module)
+    for link in info["extra-links"]:
+        assert _import(link)().name == "PayQuicker job"
+    connection = info["connection-types"][0]
+    hook = _import(connection["hook-class-name"])
+    assert connection["connection-type"] == hook.conn_type == "payjobs"
+    assert (hook.default_conn_name, hook.conn_name_attr, hook.hook_name) == (
+        "payjobs_default",
+        "payjobs_conn_id",
+        "PayQuicker Payment Jobs",
+    )
+    labels = connection["ui-field-behaviour"]["relabeling"]
+    assert labels == {"login": "Client ID", "password": "Client Secret", "host": "Base URL (optional)"}
+    assert {"environment", "api_version", "scopes", "timeout", "verify", "retry_limit", "portal_url"} <= set(
+        connection["conn-fields"]
+    )
+
+
+def test_airflow_providers_manager_knows_the_connection_type() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-payjobs" in manager.providers
+    assert manager.hooks["payjobs"].hook_class_name == "airflow_provider_payjobs.hooks.payjobs.PayJobsHook"
