@@ -17,8 +17,9 @@ import sys
 import time
 import tracemalloc
 
+from airflow_provider_payjobs.async_client import ASYNC_CLIENTS
 from airflow_provider_payjobs.auth import TOKEN_CACHE
-from airflow_provider_payjobs.hooks.payjobs import _ASYNC_CLIENTS, PayJobsHook
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.sandbox.server import start_sandbox
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 
@@ -34,7 +35,7 @@ async def run_all(tokens: list[str], poll_interval: float) -> tuple[list[dict], 
     deadline = time.time() + 600
     triggers = [PaymentJobTrigger(token, "payjobs_default", deadline, poll_interval) for token in tokens]
     events = await asyncio.gather(*(first_event(trigger) for trigger in triggers))
-    return events, len(_ASYNC_CLIENTS[asyncio.get_running_loop()])
+    return events, len(ASYNC_CLIENTS[asyncio.get_running_loop()])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,10 @@ import pytest
 from conftest import api_calls, connection_json, logged
 from payloads import gateway_item
 
+from airflow_provider_payjobs.async_client import ASYNC_CLIENTS
 from airflow_provider_payjobs.compat import AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.hooks.payjobs import _ASYNC_CLIENTS, PayJobsHook
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.links.payjobs import job_url
 from airflow_provider_payjobs.operators.payjobs import CancelPaymentJobOperator, CreatePaymentJobOperator
 from airflow_provider_payjobs.payment_ids import derive_client_payment_id
@@ -283,7 +284,7 @@ def test_triggers_share_one_client_and_one_token(sandbox) -> None:
             for token in tokens
         ]
         results = await asyncio.gather(*[_first_event(trigger) for trigger in triggers])
-        return results, len(_ASYNC_CLIENTS[asyncio.get_running_loop()])
+        return results, len(ASYNC_CLIENTS[asyncio.get_running_loop()])
 
     events, clients = asyncio.run(all_triggers())
     assert {event["status"] for event in events} == {"success"}

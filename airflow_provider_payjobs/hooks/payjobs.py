@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import ssl
-import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import requests
 
 from airflow_provider_payjobs import http_errors, reconcile
+from airflow_provider_payjobs.async_client import shared_async_client
 from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.compat import BaseHook, mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
@@ -350,7 +347,7 @@ class PayJobsHook(BaseHook):
     async def _asend_once(
         self, settings: PayJobsSettings, method: str, path: str, params: dict[str, Any] | None
     ) -> Any:
-        shared = _shared_async_client(settings)
+        shared = shared_async_client(settings)
         token = await shared.token(settings, self.log)
         answer = await shared.send(settings, method, path, params, token)
         if answer.status_code == 401:
@@ -359,82 +356,6 @@ class PayJobsHook(BaseHook):
         if answer.is_error:
             raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)
         return http_errors.decode_json(answer.status_code, answer.text, method, path)
-
-
-class _SharedAsyncClient:
-    """One httpx client and one token fetch at a time, per event loop and connection."""
-
-    def __init__(self, settings: PayJobsSettings) -> None:
-        verify: bool | ssl.SSLContext = (
-            settings.verify
-            if isinstance(settings.verify, bool)
-            else (ssl.create_default_context(cafile=settings.verify))
-        )
-        self.client = httpx.AsyncClient(
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            verify=verify,
-            headers={"accept": "application/json", API_VERSION_HEADER: settings.api_version},
-        )
-        self.token_lock = asyncio.Lock()
-
-    async def token(self, settings: PayJobsSettings, log: Any) -> AccessToken:
-        credentials = settings.credentials
-        token = TOKEN_CACHE.get(credentials)
-        if token is not None:
-            return token
-        async with self.token_lock:
-            token = TOKEN_CACHE.get(credentials)
-            if token is None:
-                token = await self._fetch_token(settings, log)
-                TOKEN_CACHE.put(credentials, token)
-        return token
-
-    async def _fetch_token(self, settings: PayJobsSettings, log: Any) -> AccessToken:
-        url, headers, form = settings.credentials.token_request()
-        path = url.removeprefix(settings.base_url)
-        async for attempt in settings.retry_policy.async_retrying("POST", path, log, idempotent=True):
-            with attempt:
-                try:
-                    answer = await self.client.post(url, headers=headers, data=form)
-                except httpx.TransportError as error:
-                    raise http_errors.from_httpx_error(error, "POST", path) from None
-                token = http_errors.token_from_answer(answer.status_code, answer.text, answer.headers, path)
-        mask_secret(token.value)
-        return token
-
-    async def send(
-        self,
-        settings: PayJobsSettings,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        token: AccessToken,
-    ) -> httpx.Response:
-        try:
-            return await self.client.request(
-                method,
-                settings.base_url + path,
-                params=params,
-                headers={"Authorization": f"Bearer {token.value}"},
-            )
-        except httpx.TransportError as error:
-            raise http_errors.from_httpx_error(error, method, path) from None
-
-
-# Triggers of one connection in one triggerer loop share a client (keep-alive, one TLS handshake).
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, _SharedAsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _shared_async_client(settings: PayJobsSettings) -> _SharedAsyncClient:
-    loop = asyncio.get_running_loop()
-    clients = _ASYNC_CLIENTS.setdefault(loop, {})
-    key = (settings.credentials.cache_key, settings.api_version, settings.timeout, str(settings.verify))
-    if key not in clients:
-        clients[key] = _SharedAsyncClient(settings)
-    return clients[key]
 
 
 def describe_connection_failure(error: BaseException, settings: PayJobsSettings | None) -> str:
