@@ -50,6 +50,8 @@ def find_job_holding(
     :raises PayJobsConflictError: some ids are held, but no job holds them all.
     """
     wanted = set(ids)
+    if not wanted:
+        return None  # no ids, nothing to match: every job would "hold" the empty set
     holders: dict[str, list[str]] = defaultdict(list)
     complete: list[dict[str, Any]] = []
     oldest_allowed = created_since - CLOCK_SKEW_MARGIN

@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
+from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+from airflow_provider_payjobs.payment_ids import derive_client_payment_id
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox
 
 FAULTS = {
@@ -107,8 +110,6 @@ def payout_body(run_number: int, items: int) -> dict[str, Any]:
 def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
     """Body of a worker process: one try of one task run."""
     _silence_output()
-    from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
-
     operator = CreatePaymentJobOperator(
         task_id="pay",
         body=payout_body(run_number, items),
@@ -224,8 +225,6 @@ def soak(
 
 
 def _derived_ids(run_number: int, items: int) -> tuple[str, ...]:
-    from airflow_provider_payjobs.payment_ids import derive_client_payment_id
-
     return tuple(
         derive_client_payment_id("soak_payout", "pay", f"soak__{run_number}", -1, position)
         for position in range(items)

@@ -317,3 +317,22 @@ def test_naive_datetimes_are_utc() -> None:
         body={"notBefore": datetime(2030, 1, 1, 9, tzinfo=timezone.utc), "items": [gateway_item(0)]},
     )
     assert aware.prepare_body(context())["notBefore"] == "2030-01-01T09:00:00Z"
+
+
+def test_deferrable_sensor_soft_fail_skips_on_a_failed_job(sandbox) -> None:
+    from airflow_provider_payjobs.compat import AirflowSkipException
+
+    hook = PayJobsHook()
+    cancelled = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
+    hook.cancel_payment_job(cancelled)
+    sensor = PaymentJobSensor(task_id="wait", job_token=cancelled, deferrable=True, soft_fail=True)
+    with pytest.raises(AirflowSkipException, match="CANCELLED"):
+        sensor.execute({})
+    strict = PaymentJobSensor(task_id="wait", job_token=cancelled, deferrable=True)
+    with pytest.raises(AirflowFailException, match="CANCELLED"):
+        strict.execute({})
+
+
+def test_no_ids_match_nothing(sandbox) -> None:
+    PayJobsHook().create_payment_job({"items": [gateway_item(0)]})
+    assert PayJobsHook().find_job_holding([], datetime.now(timezone.utc)) is None

@@ -10,6 +10,7 @@ from typing import Any
 from airflow_provider_payjobs.compat import (
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     BaseSensorOperator,
     Context,
     conf,
@@ -69,7 +70,12 @@ class PaymentJobSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        first_look = self.poke(context)
+        try:
+            first_look = self.poke(context)
+        except AirflowFailException as error:
+            if self.soft_fail:
+                raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
+            raise
         if first_look:
             return first_look.xcom_value
         success, failure = self.status_sets.names()
