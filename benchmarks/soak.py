@@ -31,7 +31,11 @@ from pathlib import Path
 from typing import Any
 
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
-from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+from airflow_provider_payjobs.operators.payjobs import (
+    STATE_CREATE_STARTED,
+    STATE_JOB_TOKEN,
+    CreatePaymentJobOperator,
+)
 from airflow_provider_payjobs.payment_ids import derive_client_payment_id
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox
 
@@ -58,21 +62,21 @@ class FileTaskStateStore:
 
     path: Path
 
-    def _read(self) -> dict[str, Any]:
+    def read_all(self) -> dict[str, Any]:
         return json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._read().get(key, default)
+        return self.read_all().get(key, default)
 
     def set(self, key: str, value: Any) -> None:
-        data = self._read()
+        data = self.read_all()
         data[key] = value
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data))
         os.replace(temporary, self.path)  # atomic: a kill never leaves half a file
 
     def delete(self, key: str) -> None:
-        data = self._read()
+        data = self.read_all()
         data.pop(key, None)
         self.path.write_text(json.dumps(data))
 
@@ -140,6 +144,8 @@ def _silence_output() -> None:
 class RunOutcome:
     tries: int = 0
     kills: int = 0
+    # Where each SIGKILL landed, read from what the task state store held before and after the try.
+    kill_phases: Counter = field(default_factory=Counter)
     status: str | None = None
     token: str | None = None
 
@@ -150,8 +156,10 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
     context = multiprocessing.get_context("fork")
     outcome = RunOutcome()
     result_path = Path(state_dir) / f"result-{run_number}.json"
+    store = FileTaskStateStore(Path(state_dir) / f"run-{run_number}.json")
     for try_number in range(1, MAX_TRIES + 1):
         outcome.tries = try_number
+        before = store.read_all()
         worker = context.Process(
             target=run_one_try, args=(run_number, try_number, items, state_dir, str(result_path))
         )
@@ -160,7 +168,9 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
             worker.join(randomness.uniform(0.0, 0.25))
             if worker.is_alive():
                 worker.kill()  # SIGKILL; no error if it ended a moment ago
+                worker.join()
                 outcome.kills += 1
+                outcome.kill_phases[_kill_phase(before, store.read_all())] += 1
         worker.join(180)
         if worker.is_alive():
             worker.kill()
@@ -171,6 +181,17 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
             return outcome
         time.sleep(RETRY_DELAY_SECONDS)
     return outcome
+
+
+def _kill_phase(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Where a killed try stopped: the riskiest place is after the create, before its token was kept."""
+    if before.get(STATE_JOB_TOKEN):
+        return "waiting on a stored job"
+    if after.get(STATE_JOB_TOKEN):
+        return "waiting after its create"
+    if after.get(STATE_CREATE_STARTED) != before.get(STATE_CREATE_STARTED):
+        return "create started, token not stored"
+    return "before its create"
 
 
 def soak(
@@ -213,6 +234,7 @@ def soak(
         "task runs": jobs,
         "tries": sum(outcome.tries for outcome in outcomes),
         "SIGKILLs": sum(outcome.kills for outcome in outcomes),
+        "SIGKILLs by phase": dict(sum((outcome.kill_phases for outcome in outcomes), Counter())),
         "runs completed": sum(outcome.status == "COMPLETED" for outcome in outcomes),
         "intended payouts": len(intended_ids),
         "payouts made": sum(made.values()),
@@ -270,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 arguments.seed,
             )
             reports.append(report)
-            print(" ".join(f"{key}={value}" for key, value in report.items()), flush=True)
+            print(" ".join(f"{key}={json.dumps(value)}" for key, value in report.items()), flush=True)
     ok = all(
         report["duplicates"] == 0 and report["missing"] == 0 and report["unexpected"] == 0
         for report in reports

@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
 import tracemalloc
+
+import structlog
 
 from airflow_provider_payjobs.async_client import ASYNC_CLIENTS
 from airflow_provider_payjobs.auth import TOKEN_CACHE
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--triggers", type=int, default=1000)
     parser.add_argument("--poll-interval", type=float, default=0.2)
     arguments = parser.parse_args(argv)
+    # One progress line per poll per trigger would swamp the figures.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with start_sandbox("--frozen-clock", "--step-seconds", "1") as sandbox:
         os.environ["AIRFLOW_CONN_PAYJOBS_DEFAULT"] = sandbox.connection_json()
         hook = PayJobsHook()
