@@ -46,12 +46,18 @@ def validate_job_token(job_token: Any, field: str = "job_token") -> str:
     return job_token
 
 
-def validate_page(page: Any, page_size: Any) -> None:
-    """Check the list endpoint's paging: ``page >= 1`` and ``1 <= page_size <= 50``."""
+def validate_page(page: Any, page_size: Any, page_size_field: str = "page_size") -> None:
+    """Check the list endpoint's paging: ``page >= 1`` and ``1 <= page_size <= 50``.
+
+    :param page_size_field: the name errors give the page size: the hook's argument by default,
+        the wire's ``pageSize`` when the sandbox checks a request.
+    """
     if not _is_integer(page) or page < 1:
         raise PayJobsValidationError("page", "must be an integer >= 1", page)
     if not _is_integer(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise PayJobsValidationError("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}", page_size)
+        raise PayJobsValidationError(
+            page_size_field, f"must be an integer from 1 to {MAX_PAGE_SIZE}", page_size
+        )
 
 
 def validate_language(language: Languages | str | None) -> str | None:

@@ -131,9 +131,20 @@ def test_lifecycle_on_the_sandbox_clock(sandbox) -> None:
 
 def test_a_failing_job_and_a_scheduled_job(sandbox) -> None:
     failing = create(sandbox, {"items": [gateway_item(0, memo="SANDBOX_FAIL_JOB"), gateway_item(1)]})
+    partly = create(sandbox, {"items": [gateway_item(3, memo="SANDBOX_FAIL_JOB_PARTLY"), gateway_item(4)]})
     later = create(sandbox, {"notBefore": "2099-01-01T00:00:00Z", "items": [gateway_item(2)]})
     sandbox.admin.advance_clock(60)
-    assert call(sandbox, "GET", f"/payments/jobs/{failing['token']}").json()["status"] == "FAILED"
+    failed = call(sandbox, "GET", f"/payments/jobs/{failing['token']}").json()
+    assert (failed["status"], [item["status"] for item in failed["items"]]) == (
+        "FAILED",
+        ["FAILED", "FAILED"],
+    )
+    failed = call(sandbox, "GET", f"/payments/jobs/{partly['token']}").json()
+    assert (failed["status"], [item["status"] for item in failed["items"]]) == (
+        "FAILED",
+        ["FAILED", "COMPLETED"],
+    )
+    assert [entry["clientPaymentId"] for entry in sandbox.admin.ledger()] == ["payment-4", "payment-2"]
     scheduled = call(sandbox, "GET", f"/payments/jobs/{later['token']}").json()
     assert scheduled["status"] == "SCHEDULED" and scheduled["items"][0]["status"] == "SCHEDULED"
     assert scheduled["notBefore"] == "2099-01-01T00:00:00.000Z"
@@ -217,6 +228,7 @@ def test_list_filter_and_sort_grammar(sandbox) -> None:
     assert_api_error(call(sandbox, "GET", "/payments/jobs?page=1&pageSize=10&filter=amount:5"), 400, "filter")
     assert_api_error(call(sandbox, "GET", "/payments/jobs?page=1&pageSize=10&sort=amount"), 400, "sort")
     assert_api_error(call(sandbox, "GET", "/payments/jobs?page=0&pageSize=10"), 400, "page")
+    assert_api_error(call(sandbox, "GET", "/payments/jobs?page=1&pageSize=51"), 400, "pageSize: must be")
     assert_api_error(call(sandbox, "GET", "/payments/jobs?page=1&pageSize=10&language=XX"), 400, "language")
 
 

@@ -70,7 +70,7 @@ async def list_jobs(request: Request, state: SandboxState) -> JSONResponse:
     query = request.query_params
     page = _integer(query.get("page"), "page")
     page_size = _integer(query.get("pageSize"), "pageSize")
-    validate_page(page, page_size)
+    validate_page(page, page_size, page_size_field="pageSize")
     validate_language(query.get("language"))
     jobs = _filtered(state.store.newest_first(), query.get("filter"), state)
     if (query.get("sort") or "-created") == "created":
