@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_DAGS, TEST_DAGS, load_dag
+from conftest import EXAMPLE_DAGS, TEST_DAGS, connection_json, load_dag
 
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 
@@ -111,6 +111,21 @@ def test_sync_wait_returns_the_final_job(airflow_db, live_sandbox) -> None:
     job = xcom(run, "pay")
     assert job["status"] == "COMPLETED" and len(job["items"]) == 3
     assert all(item["clientPaymentId"] for item in job["items"]), "derived ids on every item"
+
+
+@pytest.mark.parametrize("portal_url", ["https://portal.example/jobs/{job_token}/view", None])
+def test_extra_link_is_recorded_from_the_portal_url(
+    airflow_db, live_sandbox, monkeypatch, portal_url
+) -> None:
+    from airflow_provider_payjobs.links.payjobs import PaymentJobLink
+
+    extra = {"portal_url": portal_url} if portal_url else {}
+    monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(live_sandbox, **extra))
+    run = run_dag(TEST_DAGS / "payjobs_test_dags.py", "payjobs_test_sync_wait")
+    token = xcom(run, "pay", "job_token")
+    # The task runner stores each extra link's URL when the task ends; the UI shows that value.
+    link = xcom(run, "pay", PaymentJobLink().xcom_key)
+    assert link == (f"https://portal.example/jobs/{token}/view" if portal_url else "")
 
 
 def test_deadline_in_the_trigger_times_out_and_cancels(airflow_db, live_sandbox) -> None:

@@ -52,6 +52,11 @@ def test_every_registered_module_and_class_imports() -> None:
 def test_airflow_providers_manager_knows_the_connection_type() -> None:
     from airflow.providers_manager import ProvidersManager
 
-    manager = ProvidersManager()
-    assert "airflow-provider-payjobs" in manager.providers
-    assert manager.hooks["payjobs"].hook_class_name == "airflow_provider_payjobs.hooks.payjobs.PayJobsHook"
+    assert "airflow-provider-payjobs" in ProvidersManager().providers
+    try:  # Airflow 3.2+ resolves hooks for tasks through the task SDK.
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as HookRegistry
+    except ImportError:
+        HookRegistry = ProvidersManager
+    hook_info = HookRegistry().hooks["payjobs"]
+    assert hook_info.hook_class_name == "airflow_provider_payjobs.hooks.payjobs.PayJobsHook"
+    assert hook_info.connection_testable
