@@ -65,6 +65,20 @@ class TransferStatus(str, Enum):
     VOIDED = "VOIDED"
 
 
+# Item outcomes a resubmission can trust: money certainly moved (never paid again), or certainly
+# did not (paid again). Any other item status means "cannot tell", and nothing is resubmitted.
+PAID_TRANSFER_STATUSES = frozenset({TransferStatus.COMPLETED.value})
+UNPAID_TRANSFER_STATUSES = frozenset(
+    status.value
+    for status in (
+        TransferStatus.FAILED,
+        TransferStatus.CANCELLED,
+        TransferStatus.EXPIRED,
+        TransferStatus.VOIDED,
+    )
+)
+
+
 class Languages(str, Enum):
     """Languages: accepted by the ``language`` query parameter."""
 

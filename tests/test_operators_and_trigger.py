@@ -158,20 +158,60 @@ def test_execute_pushes_token_and_link_before_waiting(sandbox, monkeypatch) -> N
 
 
 def test_a_retry_after_a_failed_job_fails_naming_it_unless_resubmit(sandbox) -> None:
-    hook = PayJobsHook()
-    failed = hook.create_payment_job(
-        {"items": [gateway_item(0, memo="SANDBOX_FAIL_JOB", clientPaymentId=None)]}
-    )
-    sandbox.admin.advance_clock(100)
-    store = {"payjobs_job_token": failed["token"]}
     body = {"items": [gateway_item(0, memo="SANDBOX_FAIL_JOB", clientPaymentId=None)]}
-    with pytest.raises(AirflowFailException, match=f"{failed['token']} from an earlier try ended FAILED"):
-        CreatePaymentJobOperator(task_id="pay", body=body).execute(context(try_number=2, store=store))
-    ctx = context(try_number=2, store=store)
-    new_token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(ctx)
-    assert new_token != failed["token"] and ctx["task_state_store"]["payjobs_generation"] == 1
-    resubmitted = hook.retrieve_payment_job(new_token)["items"][0]["clientPaymentId"]
+    first = context()
+    failed_token = CreatePaymentJobOperator(task_id="pay", body=body).execute(first)
+    sandbox.admin.advance_clock(100)
+    with pytest.raises(AirflowFailException, match=f"{failed_token} from an earlier try ended FAILED"):
+        CreatePaymentJobOperator(task_id="pay", body=body).execute(
+            context(2, store=first["task_state_store"])
+        )
+    retry = context(2, store=first["task_state_store"])
+    new_token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
+    assert new_token != failed_token
+    assert retry["task_state_store"]["payjobs_resubmission"] == {"generation": 1, "positions": [0]}
+    resubmitted = PayJobsHook().retrieve_payment_job(new_token)["items"][0]["clientPaymentId"]
     assert resubmitted == derive_client_payment_id("dag", "pay", "manual__1", -1, 0, generation=1)
+
+
+@pytest.mark.parametrize("with_store", [True, False], ids=["task state store", "no store"])
+def test_resubmit_pays_again_only_what_the_failed_job_did_not_pay(sandbox, with_store: bool) -> None:
+    body = {
+        "items": [
+            gateway_item(0, clientPaymentId=None),
+            gateway_item(1, clientPaymentId=None, memo="SANDBOX_FAIL_JOB_PARTLY"),
+            gateway_item(2, clientPaymentId=None),
+        ]
+    }
+
+    def run_try(try_number: int, store: dict) -> tuple[str, dict]:
+        ctx = context(try_number, store=store)
+        if not with_store:
+            ctx["task_state_store"] = None
+        token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(ctx)
+        return token, dict(ctx["task_state_store"] or {})
+
+    first_token, store = run_try(1, {})
+    sandbox.admin.advance_clock(100)  # FAILED: items 0 and 2 paid, item 1 failed
+    second_token, store = run_try(2, store)
+    # A worker that died before the task ended, its token not kept: the next try finds that job.
+    third_token, store = run_try(
+        3, {key: value for key, value in store.items() if key != "payjobs_job_token"}
+    )
+    assert third_token == second_token != first_token
+    resubmitted = PayJobsHook().retrieve_payment_job(second_token)
+    assert [item["destinationToken"] for item in resubmitted["items"]] == [
+        gateway_item(1)["destinationToken"]
+    ]
+    sandbox.admin.advance_clock(100)  # the resubmission fails too: the next one again pays only item 1
+    fourth_token, _ = run_try(4, store)
+    assert len({first_token, second_token, fourth_token}) == 3
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 3
+    paid = [entry["clientPaymentId"] for entry in sandbox.admin.ledger()]
+    first_ids = [item["clientPaymentId"] for item in PayJobsHook().retrieve_payment_job(first_token)["items"]]
+    assert paid[:2] == [first_ids[0], first_ids[2]] and len(paid) == 3, (
+        "items 0 and 2 paid once, item 1 pending"
+    )
 
 
 def test_a_retry_finds_its_job_on_the_server_without_a_store(sandbox) -> None:

@@ -21,6 +21,7 @@ from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, JOB_URL_KEY, P
 from airflow_provider_payjobs.models import FAILURE_STATUSES, TERMINAL_STATUSES, JobStatus
 from airflow_provider_payjobs.payment_ids import with_client_payment_ids
 from airflow_provider_payjobs.reconcile import client_payment_ids
+from airflow_provider_payjobs.resubmission import plan_resubmission
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.validation import normalize_body, to_rfc3339, validate_create_body
 from airflow_provider_payjobs.waiting import TIMEOUT, JobWait, failure_message, job_from_event
@@ -29,7 +30,8 @@ DEFAULT_TIMEOUT = timedelta(hours=24)
 # Keys in Airflow's task state store (3.3+). Renaming one breaks retries already in flight.
 STATE_JOB_TOKEN = "payjobs_job_token"
 STATE_CREATE_STARTED = "payjobs_create_started_at"
-STATE_GENERATION = "payjobs_generation"
+# {"generation": n, "positions": [...]}: the n-th resubmission and which of the body's items it pays.
+STATE_RESUBMISSION = "payjobs_resubmission"
 
 
 def _default_deferrable() -> bool:
@@ -52,8 +54,10 @@ class CreatePaymentJobOperator(BaseOperator):
     :param poll_interval: seconds between status checks.
     :param timeout: how long to wait (seconds or timedelta); an absolute deadline carried into the trigger.
     :param cancel_on_kill: cancel the job when the task is killed or the wait times out.
-    :param resubmit_failed: on a retry after a FAILED or CANCELLED job, create a new job with new
-        derived ids instead of failing the task.
+    :param resubmit_failed: on a retry after a FAILED or CANCELLED job, create a new job, with new
+        derived ids, for the items that job certainly did not pay (item FAILED, CANCELLED, EXPIRED
+        or VOIDED) instead of failing the task. Items it paid are never paid again; while any item's
+        outcome is unclear nothing is resubmitted.
     :param max_items: refuse a job with more items.
     :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
     :param dry_run: validate and log the summary; create nothing.
@@ -103,15 +107,19 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         state = _TaskState(context)
-        generation = int(state.get(STATE_GENERATION) or 0)
-        body = self.prepare_body(context, generation)
+        resubmission = state.get(STATE_RESUBMISSION) or {}
+        generation, positions = int(resubmission.get("generation", 0)), resubmission.get("positions")
+        body = self.prepare_body(context, generation, positions)
         if self.dry_run:
             self.log.info("Dry run: would create a payment job of %s; nothing was sent", describe_body(body))
             return None
         job = self._earlier_job(context, state, body)
-        if job is not None and JobStatus.parse(job.get("status")) in FAILURE_STATUSES:
-            body = self._resubmission_body(context, state, job)
-            job = None
+        # An earlier job failed: pay what it left unpaid, only when asked to. An earlier try may
+        # already have made that resubmission (and it may have failed too): look before creating.
+        while job is not None and JobStatus.parse(job.get("status")) in FAILURE_STATUSES:
+            generation, positions = self._plan_resubmission(state, job, body, generation, positions)
+            body = self.prepare_body(context, generation, positions)
+            job = self._earlier_job(context, state, body)
         if job is None:
             job = self._create(context, state, body)
         self._publish(context, job["token"])
@@ -119,8 +127,15 @@ class CreatePaymentJobOperator(BaseOperator):
             return job["token"]
         return self._wait(job)
 
-    def prepare_body(self, context: Context, generation: int = 0) -> dict[str, Any]:
-        """The rendered body, with schedule in UTC and a clientPaymentId on every item, checked."""
+    def prepare_body(
+        self, context: Context, generation: int = 0, positions: Sequence[int] | None = None
+    ) -> dict[str, Any]:
+        """
+        The rendered body, with schedule in UTC and a clientPaymentId on every item, checked.
+
+        :param generation: 0, or the resubmission whose derived ids to use.
+        :param positions: the items to keep (a resubmission pays only unpaid ones); None keeps all.
+        """
         body = _parse_body(self.body)
         for key in ("notBefore", "notAfter"):
             if body.get(key) is not None:
@@ -129,6 +144,8 @@ class CreatePaymentJobOperator(BaseOperator):
         body, _ = with_client_payment_ids(
             body, ti.dag_id, ti.task_id, context["run_id"], _map_index(ti), generation
         )
+        if positions is not None:
+            body["items"] = [body["items"][position] for position in positions]
         body = normalize_body(body)
         validate_create_body(body)
         check_guardrails(body, self.max_items, self.max_total_amount)
@@ -151,27 +168,46 @@ class CreatePaymentJobOperator(BaseOperator):
             state.set(STATE_JOB_TOKEN, job["token"])
         return job
 
-    def _resubmission_body(
-        self, context: Context, state: _TaskState, failed_job: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A body with fresh derived ids, when the user asked to pay again after a failed job."""
+    def _plan_resubmission(
+        self,
+        state: _TaskState,
+        failed_job: dict[str, Any],
+        body: dict[str, Any],
+        generation: int,
+        positions: list[int] | None,
+    ) -> tuple[int, list[int]]:
+        """The next resubmission (generation, positions) after ``failed_job``, or a failed task."""
         ended = f"Payment job {failed_job['token']} from an earlier try ended {failed_job.get('status')}"
         if not self.resubmit_failed:
             raise AirflowFailException(
                 f"{ended}; not paying again silently. {failure_message(failed_job)}. "
-                "Set resubmit_failed=True to create a new job."
+                "Set resubmit_failed=True to pay its unpaid items in a new job."
             )
         if not _body_has_no_ids(self.body):
             raise AirflowFailException(
                 f"{ended}; resubmit_failed needs new clientPaymentIds and this body sets its own: "
                 "give new ids to pay again."
             )
-        generation = int(state.get(STATE_GENERATION) or 0) + 1
-        self.log.warning("%s; resubmitting with new clientPaymentIds (generation %d)", ended, generation)
-        state.set(STATE_GENERATION, generation)
+        current = positions if positions is not None else list(range(len(body["items"])))
+        plan = plan_resubmission(body, current, failed_job)
+        refusal = plan.refusal(failed_job["token"])
+        if refusal:
+            raise AirflowFailException(f"{ended}; {refusal}")
+        generation += 1
+        self.log.warning(
+            "%s; paying its %d unpaid items again with new clientPaymentIds (resubmission %d); "
+            "the %d items it paid are not paid again",
+            ended,
+            len(plan.unpaid_positions),
+            generation,
+            len(plan.paid_ids),
+        )
+        # Forget the failed job before recording the resubmission: a kill in between leaves a
+        # retry that finds the failed job again and plans the same resubmission.
         state.delete(STATE_JOB_TOKEN)
         state.delete(STATE_CREATE_STARTED)
-        return self.prepare_body(context, generation)
+        state.set(STATE_RESUBMISSION, {"generation": generation, "positions": plan.unpaid_positions})
+        return generation, plan.unpaid_positions
 
     def _create(self, context: Context, state: _TaskState, body: dict[str, Any]) -> dict[str, Any]:
         started = datetime.now(timezone.utc)

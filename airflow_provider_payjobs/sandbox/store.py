@@ -16,6 +16,7 @@ PORTAL_ID = "sandbox-portal"
 # Documented magic memos (docs/sandbox.md).
 FAIL_JOB_MEMO = "SANDBOX_FAIL_JOB"
 FAIL_ITEM_MEMO = "SANDBOX_FAIL_ITEM"
+FAIL_JOB_PARTLY_MEMO = "SANDBOX_FAIL_JOB_PARTLY"  # the job fails after paying its other items
 ITEM_FIELDS = ("amount", "clientPaymentId", "currency", "destinationToken", "programUserId", "email", "memo",
                "note", "purpose", "sourceToken")  # fmt: skip
 # Where a job is in its lifecycle after 0, 1, 2 and 3 steps.
@@ -60,15 +61,25 @@ class Job:
         )
         if steps < len(LIFECYCLE):
             return LIFECYCLE[int(steps)]
-        failing = any(item.get("memo") == FAIL_JOB_MEMO for item in self.items)
-        return JobStatus.FAILED if failing else JobStatus.COMPLETED
+        partly = any(item.get("memo") == FAIL_JOB_PARTLY_MEMO for item in self.items)
+        return JobStatus.FAILED if partly or self._fails_whole() else JobStatus.COMPLETED
 
     def item_status(self, item: dict[str, Any], job_status: JobStatus) -> TransferStatus:
         if job_status is JobStatus.CANCELLED:
             return TransferStatus.CANCELLED
         if job_status is JobStatus.COMPLETED and item.get("memo") == FAIL_ITEM_MEMO:
             return TransferStatus.FAILED
+        if job_status is JobStatus.FAILED and not self._fails_whole():
+            # Failed partly: only the marked items failed, the others were paid.
+            return (
+                TransferStatus.FAILED
+                if item.get("memo") == FAIL_JOB_PARTLY_MEMO
+                else TransferStatus.COMPLETED
+            )
         return ITEM_STATUS_BY_JOB_STATUS[job_status]
+
+    def _fails_whole(self) -> bool:
+        return any(item.get("memo") == FAIL_JOB_MEMO for item in self.items)
 
 
 @dataclass
