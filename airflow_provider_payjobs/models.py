@@ -10,6 +10,7 @@ from importlib.resources import files
 API_VERSION = "2026.02.01"
 API_VERSION_HEADER = "X-MyPayQuicker-Version"
 
+# Checked with fullmatch: "$" alone would let a token with a trailing newline through.
 UUID_PATTERN = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
 JOB_TOKEN_RE = re.compile(rf"^jobs-{UUID_PATTERN}$")
 SOURCE_TOKEN_RE = re.compile(rf"^(acct|user|dest)-{UUID_PATTERN}$")

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pendulum
+
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsConflictError
 from airflow_provider_payjobs.validation import parse_rfc3339
 
@@ -75,7 +77,12 @@ def find_job_holding(
 
 
 def _created(job: Mapping[str, Any]) -> datetime:
+    created = job.get("created")
     try:
-        return parse_rfc3339(job.get("created"), "created")
+        return parse_rfc3339(created, "created")
     except ValueError:
+        pass
+    try:  # a server time without offset: read it as UTC rather than lose the bound on the search
+        return pendulum.parse(str(created), tz="UTC", strict=False)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
         return datetime.max.replace(tzinfo=timezone.utc)  # unknown age: look at it

@@ -36,12 +36,12 @@ COMMON_ITEM_FIELDS = frozenset(
 GATEWAY_ONLY_FIELDS = frozenset({"destinationToken"})
 PORTAL_ONLY_FIELDS = frozenset({"programUserId", "email"})
 # RFC 3339 date-time: a full date, a time, and an explicit offset (Z or +hh:mm).
-RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def validate_job_token(job_token: Any, field: str = "job_token") -> str:
     """Return ``job_token`` when it is a well-formed ``jobs-<uuid>`` token of 41 characters."""
-    if not isinstance(job_token, str) or not JOB_TOKEN_RE.match(job_token):
+    if not isinstance(job_token, str) or not JOB_TOKEN_RE.fullmatch(job_token):
         raise PayJobsValidationError(field, "must match jobs-<uuid> (41 characters)", job_token)
     return job_token
 
@@ -125,7 +125,7 @@ def validate_create_body(body: Any) -> None:
 
 def parse_rfc3339(value: Any, field: str) -> datetime:
     """Parse an RFC 3339 date-time string with an explicit offset."""
-    if not isinstance(value, str) or not RFC3339_RE.match(value):
+    if not isinstance(value, str) or not RFC3339_RE.fullmatch(value):
         raise PayJobsValidationError(
             field, "must be an RFC 3339 date-time with offset, e.g. 2026-01-31T09:00:00Z", value
         )
@@ -198,7 +198,7 @@ def _check_pattern(
     item: Mapping[str, Any], key: str, pattern: re.Pattern[str], where: str, shape: str
 ) -> None:
     value = item.get(key)
-    if value is not None and (not isinstance(value, str) or not pattern.match(value)):
+    if value is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
         raise PayJobsValidationError(f"{where}.{key}", f"must match {shape} (41 characters)", value)
 
 

@@ -16,6 +16,7 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsTransportError,
     PayJobsValidationError,
 )
+from airflow_provider_payjobs.reconcile import find_job_holding
 from airflow_provider_payjobs.retries import RetryPolicy, parse_retry_after
 
 POLICY = RetryPolicy()
@@ -186,3 +187,12 @@ def test_bad_connections_name_the_field(fields: dict, extra: dict, field: str) -
     with pytest.raises(PayJobsValidationError) as caught:
         PayJobsSettings.from_connection(connection(extra=extra, **fields))
     assert caught.value.field == field
+
+
+def test_reconciliation_reads_a_server_time_without_offset_as_utc() -> None:
+    def newest_first():
+        yield {"token": "jobs-old", "created": "2020-01-01T00:00:00", "items": []}
+        raise AssertionError("listed past a job older than the search bound")
+
+    since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert find_job_holding(["id-1"], since, newest_first(), lambda token: {}) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -58,6 +59,22 @@ def test_token_grant_and_oauth_errors(sandbox) -> None:
         timeout=10,
     )
     assert (wrong_grant.status_code, wrong_grant.json()["error"]) == (400, "unsupported_grant_type")
+    credentials = base64.b64encode(f"{sandbox.client_id}:s\u00e9cret".encode()).decode()
+    not_ascii = requests.post(
+        sandbox.base_url + "/auth/connect/token",
+        headers={"Authorization": f"Basic {credentials}"},
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
+    assert (not_ascii.status_code, not_ascii.json()["error"]) == (401, "invalid_client")
+
+
+def test_every_error_answer_is_an_api_error_result(sandbox) -> None:
+    job = create(sandbox, {"items": [gateway_item(0)]})
+    assert_api_error(call(sandbox, "GET", f"/payments/jobs/{job['token']}/items"), 404, "Not Found")
+    assert_api_error(call(sandbox, "PUT", "/payments/jobs", json={}), 405, "Method Not Allowed")
+    lower = call(sandbox, "GET", f"/payments/jobs/{job['token']}?language=enus")
+    assert_api_error(lower, 400, "language: must be one of the Languages values")
 
 
 def test_version_header_bearer_and_scope_are_required(sandbox) -> None:
@@ -191,8 +208,6 @@ def test_result_shapes_match_the_contract(sandbox) -> None:
         "created",
         "currency",
         "destinationToken",
-        "programUserId",
-        "email",
         "memo",
         "note",
         "purpose",
@@ -202,6 +217,10 @@ def test_result_shapes_match_the_contract(sandbox) -> None:
         "links",
     }
     assert item["receiptToken"].startswith("rcpt-") and len(item["receiptToken"]) == 41
+    # Absent fields stay absent, never null: a portal item has no destinationToken, no memo here.
+    portal = create(sandbox, {"items": [portal_item(0, memo=None)]})["items"][0]
+    assert "destinationToken" not in portal and "memo" not in portal and portal["email"]
+    assert None not in portal.values()
     listing = call(sandbox, "GET", "/payments/jobs?page=1&pageSize=10").json()
     assert set(listing) == {"payload", "meta", "links"}
     assert all(

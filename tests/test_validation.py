@@ -63,6 +63,11 @@ def test_valid_gateway_and_portal_bodies_pass() -> None:
             "items[0].destinationToken",
             "(acct|dest|user)-<uuid>",
         ),
+        (
+            {"items": [gateway_item(destinationToken="dest-631b200f-665d-4dbe-bd01-3063c9dec97d\n")]},
+            "items[0].destinationToken",
+            "(acct|dest|user)-<uuid>",
+        ),
         ({"items": [gateway_item(destinationToken=None)]}, "items[0]", "needs destinationToken"),
         ({"items": [gateway_item(email="a@example.com")]}, "items[0]", "never both"),
         ({"items": [gateway_item(), portal_item()]}, "items[1]", "never mixes"),
@@ -81,6 +86,8 @@ def test_valid_gateway_and_portal_bodies_pass() -> None:
         ),
         ({"notBefore": "2026-01-01", "items": [gateway_item()]}, "notBefore", "RFC 3339"),
         ({"notAfter": "2026-01-01T00:00:00", "items": [gateway_item()]}, "notAfter", "RFC 3339"),
+        ({"notAfter": "2026-01-01 00:00:00Z", "items": [gateway_item()]}, "notAfter", "RFC 3339"),
+        ({"notAfter": "2026-01-01T00:00:00Z\n", "items": [gateway_item()]}, "notAfter", "RFC 3339"),
         (
             {"notBefore": "2026-02-30T00:00:00Z", "items": [gateway_item()]},
             "notBefore",
@@ -114,6 +121,7 @@ def test_bad_body_names_field_and_rule(body: object, field: str, rule_words: str
         "",
         "jobs-2bbfc967",
         JOB_TOKEN + "0",
+        JOB_TOKEN + "\n",
         "JOBS-2bbfc967-d12e-4647-a887-d905172fb4bc",
         JOB_TOKEN[:-1] + "g",
     ],

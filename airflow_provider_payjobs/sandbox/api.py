@@ -28,8 +28,9 @@ from airflow_provider_payjobs.validation import (
 async def token(request: Request, state: SandboxState) -> JSONResponse:
     """``POST /auth/connect/token``: OAuth 2.0 client credentials."""
     client_id, client_secret = _basic_credentials(request.headers.get("authorization", ""))
-    valid_id = secrets.compare_digest(client_id, state.config.client_id)
-    if not (valid_id and secrets.compare_digest(client_secret, state.config.client_secret)):
+    # Bytes: compare_digest refuses non-ASCII text, and a bad credential must be a 401, not a crash.
+    valid_id = secrets.compare_digest(client_id.encode(), state.config.client_id.encode())
+    if not (valid_id and secrets.compare_digest(client_secret.encode(), state.config.client_secret.encode())):
         return _oauth_error(401, "invalid_client", "Client authentication failed")
     form = {
         key: values[-1] for key, values in parse_qs((await request.body()).decode(errors="replace")).items()
@@ -71,7 +72,7 @@ async def list_jobs(request: Request, state: SandboxState) -> JSONResponse:
     page = _integer(query.get("page"), "page")
     page_size = _integer(query.get("pageSize"), "pageSize")
     validate_page(page, page_size, page_size_field="pageSize")
-    validate_language(query.get("language"))
+    _check_language(query.get("language"))
     jobs = _filtered(state.store.newest_first(), query.get("filter"), state)
     if (query.get("sort") or "-created") == "created":
         jobs.reverse()
@@ -121,7 +122,7 @@ async def create_job(request: Request, state: SandboxState) -> JSONResponse:
 
 async def retrieve_job(request: Request, state: SandboxState) -> JSONResponse:
     token = validate_job_token(request.path_params["job_token"])
-    validate_language(request.query_params.get("language"))
+    _check_language(request.query_params.get("language"))
     item_filter = _item_filter(request.query_params.get("filter"))
     if token not in state.store.jobs:
         return api_error(404, f"Job {token} was not found")
@@ -177,6 +178,12 @@ def _integer(text: str | None, field: str) -> Any:
         return int(text) if text is not None else None
     except ValueError:
         return text  # validate_page names the field and the rule
+
+
+def _check_language(value: str | None) -> None:
+    """The wire takes the Languages values exactly; the hook's upper-casing is a client courtesy."""
+    if value is not None and validate_language(value) != value:
+        raise PayJobsValidationError("language", "must be one of the Languages values, in capitals", value)
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

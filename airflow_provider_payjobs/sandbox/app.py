@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -165,6 +166,14 @@ async def reset(request: Request, state: SandboxState) -> dict[str, Any]:
     return {"reset": True}
 
 
+async def _http_error(request: Request, error: HTTPException) -> Response:
+    return api_error(error.status_code, str(error.detail))
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    return api_error(500, f"Unexpected sandbox error ({type(error).__name__})")
+
+
 def build_app(state: SandboxState) -> Starlette:
     """The sandbox as an ASGI application."""
     jobs = "/api/v2/payments/jobs"
@@ -185,6 +194,9 @@ def build_app(state: SandboxState) -> Starlette:
         admin_route("/_sandbox/tokens/expire", expire_tokens, "POST"),
         admin_route("/_sandbox/reset", reset, "POST"),
     ]
-    app = Starlette(routes=routes)
+    # Unknown paths, wrong methods and crashes answer an ApiErrorResult too, as every non-2xx must.
+    app = Starlette(
+        routes=routes, exception_handlers={HTTPException: _http_error, Exception: _unexpected_error}
+    )
     app.state.sandbox = state
     return app

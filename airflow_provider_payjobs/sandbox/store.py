@@ -189,7 +189,8 @@ def job_result(
             {
                 "token": item["token"],
                 "portalId": PORTAL_ID,
-                **{name: item[name] for name in ITEM_FIELDS},
+                # Absent fields stay absent: the contract types them as strings, never null.
+                **{name: item[name] for name in ITEM_FIELDS if item[name] is not None},
                 "created": rfc3339(item["created"]),
                 "status": item_status.value,
                 "receiptToken": item["receiptToken"],
