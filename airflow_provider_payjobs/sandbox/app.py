@@ -38,19 +38,21 @@ def api_route(path: str, handler: Handler, method: str, scope: str | None, is_cr
         fault = state.faults.choose(request.method, request.url.path, is_create=is_create)
         if state.faults.settings.latency_ms:
             await asyncio.sleep(state.faults.settings.latency_ms / 1000)
-        if fault and not fault.startswith("commit_then_fail"):
+        slow = fault == "slow"
+        if slow:  # a server that takes its time, then acts: the client may have given up by then
+            await request.body()  # received in full before the wait, as a real server would have it
+            await asyncio.sleep(state.faults.settings.slow_seconds)
+            fault = None
+        if fault and not fault.startswith("commit_then_"):
             response = _fault_answer(fault, state)
         else:
             response = await _answer(request, state, handler, scope)
             if fault and response.status_code < 300:
-                response = (
-                    None
-                    if fault.endswith("drop")
-                    else api_error(500, "Internal error after the job was saved")
-                )
+                response = _after_commit(fault, response)
             else:
                 fault = None  # nothing was committed, so nothing to fail after
-        state.log_request(request, None if response is None else response.status_code, fault)
+        logged_fault = "slow" if slow else fault
+        state.log_request(request, None if response is None else response.status_code, logged_fault)
         return response if response is not None else await _drop_connection()
 
     return Route(path, endpoint, methods=[method])
@@ -64,6 +66,15 @@ async def _answer(request: Request, state: SandboxState, handler: Handler, scope
         return await handler(request, state)
     except PayJobsValidationError as error:
         return api_error(400, str(error))
+
+
+def _after_commit(fault: str, saved: Response) -> Response | None:
+    """The answer of a request that was acted on, spoiled: dropped, a 500, or a 200 cut short."""
+    if fault.endswith("drop"):
+        return None
+    if fault.endswith("truncated_200"):
+        return Response(bytes(saved.body)[:25], status_code=200, media_type="application/json")
+    return api_error(500, "Internal error after the job was saved")
 
 
 def _fault_answer(fault: str, state: SandboxState) -> Response | None:

@@ -21,6 +21,8 @@ SCRIPTED_FAULTS = frozenset(
         "truncated_json_500",
         "commit_then_fail_500",
         "commit_then_fail_drop",
+        "commit_then_truncated_200",
+        "slow",
     }
 )
 COMMIT_THEN_FAIL_MODES = ("500", "drop", "either")
@@ -49,6 +51,7 @@ class FaultSettings:
     commit_then_fail_mode: str = "either"
     retry_after_seconds: float = 1.0
     latency_ms: float = 0.0
+    slow_seconds: float = 2.0
     seed: int | None = None
     script: list[dict[str, Any]] = field(default_factory=list)
 
@@ -67,7 +70,7 @@ class FaultSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise InvalidFaults(f"{name} must be a probability from 0 to 1, got {value!r}")
-        for name in ("retry_after_seconds", "latency_ms"):
+        for name in ("retry_after_seconds", "latency_ms", "slow_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise InvalidFaults(f"{name} must be a number >= 0, got {value!r}")
