@@ -86,6 +86,14 @@ def _connection_fields() -> dict[str, Any]:
         "retry_limit": field("Retry attempts", "integer", "attempts per call, first included; default 5"),
         "retry_min_wait": field("Retry minimum wait", "number", "seconds before the first retry; default 1"),
         "retry_max_wait": field("Retry maximum wait", "number", "cap on a wait between attempts; default 30"),
+        "retry_after_cap": field(
+            "Retry-After cap", "number", "cap on a server's Retry-After wait; default 60"
+        ),
+        "create_settle_seconds": field(
+            "Create settle time",
+            "number",
+            "after an unanswered create, wait this long before posting again; default: the timeout",
+        ),
         "portal_url": field(
             "Portal job URL",
             "string",

@@ -34,6 +34,7 @@ KNOWN_EXTRAS = frozenset(
         "retry_min_wait",
         "retry_max_wait",
         "retry_after_cap",
+        "create_settle_seconds",
         "portal_url",
     }
 )
@@ -56,6 +57,8 @@ class PayJobsSettings:
     :param verify: True, False, or a CA bundle path.
     :param retry_policy: the retry policy of every call.
     :param portal_url: pattern of the "PayQuicker job" link, with ``{job_token}``; None for no link.
+    :param create_settle_seconds: after a create went unanswered and no job holds its ids, how
+        long to wait and look again before posting once more (default: ``timeout``).
     """
 
     credentials: ClientCredentials
@@ -64,6 +67,7 @@ class PayJobsSettings:
     verify: bool | str
     retry_policy: RetryPolicy
     portal_url: str | None
+    create_settle_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def base_url(self) -> str:
@@ -104,13 +108,18 @@ class PayJobsSettings:
             client_secret=connection.password,
             scopes=" ".join(str(extras.get("scopes") or DEFAULT_SCOPES).split()),
         )
+        timeout = _number(extras.get("timeout", DEFAULT_TIMEOUT_SECONDS), "extra.timeout")
+        settle = _number(extras.get("create_settle_seconds", timeout), "extra.create_settle_seconds")
+        if settle < 0:
+            raise PayJobsValidationError("extra.create_settle_seconds", "must be 0 or more", settle)
         return cls(
             credentials=credentials,
             api_version=str(extras.get("api_version") or API_VERSION),
-            timeout=_number(extras.get("timeout", DEFAULT_TIMEOUT_SECONDS), "extra.timeout"),
+            timeout=timeout,
             verify=_verify(extras.get("verify", True)),
             retry_policy=retry_policy,
             portal_url=extras.get("portal_url") or None,
+            create_settle_seconds=settle,
         )
 
 

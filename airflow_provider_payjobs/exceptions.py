@@ -191,3 +191,11 @@ class PayJobsConflictError(PayJobsError):
         super().__init__(
             "clientPaymentIds already used by other payment jobs, and no single job holds them all: " + listed
         )
+
+
+class PayJobsReconcileError(PayJobsError):
+    """
+    Whether a create already happened cannot be told, or the job found pays something else.
+
+    Creating could pay twice and adopting could leave someone unpaid: nothing is sent.
+    """

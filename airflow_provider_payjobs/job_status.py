@@ -14,7 +14,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from airflow_provider_payjobs.models import FAILURE_STATUSES, SUCCESS_STATUSES, JobStatus, TransferStatus
+from airflow_provider_payjobs.models import (
+    FAILED_TRANSFER_STATUSES,
+    FAILURE_STATUSES,
+    SUCCESS_STATUSES,
+    JobStatus,
+    TransferStatus,
+)
 
 
 class Outcome(str, Enum):
@@ -33,16 +39,20 @@ class StatusSets:
 
     :param success: statuses that count as success; never CANCELLED or FAILED.
     :param failure: statuses that fail the task.
+    :param fail_on_failed_items: a job in a success status with an item FAILED, CANCELLED,
+        EXPIRED, VOIDED or RETURNED fails too: someone was not paid.
     """
 
     success: frozenset[JobStatus] = SUCCESS_STATUSES
     failure: frozenset[JobStatus] = FAILURE_STATUSES
+    fail_on_failed_items: bool = True
 
     @classmethod
     def from_names(
         cls,
         success: Iterable[str | JobStatus] | None = None,
         failure: Iterable[str | JobStatus] | None = None,
+        fail_on_failed_items: bool = True,
     ) -> StatusSets:
         """Build from status names, refusing unknown names and any overlap with the failure statuses."""
         success_set = _statuses(success, "success_statuses") if success is not None else SUCCESS_STATUSES
@@ -54,7 +64,7 @@ class StatusSets:
             raise ValueError(f"success_statuses must not include failure statuses ({names})")
         if not success_set:
             raise ValueError("success_statuses must name at least one status")
-        return cls(success_set, failure_set | FAILURE_STATUSES)
+        return cls(success_set, failure_set | FAILURE_STATUSES, bool(fail_on_failed_items))
 
     def classify(self, status: Any) -> Outcome:
         parsed = JobStatus.parse(status)
@@ -66,11 +76,27 @@ class StatusSets:
             return Outcome.FAILED
         return Outcome.RUNNING
 
+    def classify_job(self, job: Mapping[str, Any]) -> Outcome:
+        """:meth:`classify` of the job's status, where a success with failed items is a failure."""
+        outcome = self.classify(job.get("status"))
+        if outcome is Outcome.SUCCESS and self.fail_on_failed_items and failed_items(job):
+            return Outcome.FAILED
+        return outcome
+
     def names(self) -> tuple[list[str], list[str]]:
         """The sets as sorted status names (for serializing a trigger)."""
         return sorted(status.value for status in self.success), sorted(
             status.value for status in self.failure
         )
+
+
+def failed_items(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The items whose money did not reach the payee (FAILED, CANCELLED, EXPIRED, VOIDED, RETURNED)."""
+    return [
+        item
+        for item in job.get("items") or []
+        if isinstance(item, Mapping) and str(item.get("status")) in FAILED_TRANSFER_STATUSES
+    ]
 
 
 def items_by_status(job: Mapping[str, Any]) -> dict[str, int]:

@@ -78,6 +78,8 @@ UNPAID_TRANSFER_STATUSES = frozenset(
         TransferStatus.VOIDED,
     )
 )
+# Items whose money did not reach the payee: a COMPLETED job holding one is not a success.
+FAILED_TRANSFER_STATUSES = UNPAID_TRANSFER_STATUSES | {TransferStatus.RETURNED.value}
 
 
 class Languages(str, Enum):

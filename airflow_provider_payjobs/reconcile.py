@@ -8,21 +8,25 @@ the first attempt, finds it whether or not the server deduplicates.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pendulum
 
-from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsConflictError
+from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsConflictError, PayJobsReconcileError
 from airflow_provider_payjobs.validation import parse_rfc3339
 
 # Jobs created this long before the first attempt are still looked at (clock skew with the server).
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 # A bound on how far back one reconciliation lists (50 jobs per page).
 MAX_PAGES = 40
+log = logging.getLogger(__name__)
+LOCAL_TIME_SPREAD = timedelta(hours=14)
 DUPLICATE_ID_MESSAGE = re.compile(r"clientPaymentId.*(already|duplicate)", re.IGNORECASE)
 
 
@@ -50,6 +54,8 @@ def find_job_holding(
     :param list_jobs: jobs newest first (the hook's ``iter_payment_jobs``).
     :param retrieve_job: fetches a job whose list entry carries no items.
     :raises PayJobsConflictError: some ids are held, but no job holds them all.
+    :raises PayJobsReconcileError: the search reached its bound of jobs before ``created_since``,
+        so it cannot prove that no such job exists.
     """
     wanted = set(ids)
     if not wanted:
@@ -58,10 +64,16 @@ def find_job_holding(
     complete: list[dict[str, Any]] = []
     oldest_allowed = created_since - CLOCK_SKEW_MARGIN
     for position, job in enumerate(list_jobs):
-        if position >= MAX_PAGES * 50 or _created(job) < oldest_allowed:
+        if _latest_possible_creation(job) < oldest_allowed:
             break
+        if position >= MAX_PAGES * 50:
+            # "Not found" here would be a guess, and a wrong guess pays twice.
+            raise PayJobsReconcileError(
+                f"looked through {position} jobs without reaching {oldest_allowed.isoformat()}: "
+                "cannot tell whether a job already holds these clientPaymentIds"
+            )
         items = job.get("items")
-        if items is None:
+        if not items or len(items) < _count(job):  # a summary without (all) its items
             job = retrieve_job(job["token"])
             items = job.get("items") or []
         held = {item.get("clientPaymentId") for item in items} & wanted
@@ -69,6 +81,11 @@ def find_job_holding(
             holders[payment_id].append(job["token"])
         if held == wanted:
             complete.append(dict(job))
+    if len(complete) > 1:
+        tokens = ", ".join(job["token"] for job in reversed(complete))
+        log.error(
+            "Several payment jobs hold all of these clientPaymentIds (%s): paid more than once?", tokens
+        )
     if complete:
         return complete[-1]  # newest first: the last is the oldest, the one that paid first
     if holders:
@@ -76,13 +93,70 @@ def find_job_holding(
     return None
 
 
-def _created(job: Mapping[str, Any]) -> datetime:
+# The fields that say who is paid what: an adopted job must agree on each for every id.
+PAYMENT_FIELDS = ("amount", "currency", "sourceToken", "destinationToken", "programUserId", "email")
+
+
+def payment_differences(body: Mapping[str, Any], job: Mapping[str, Any]) -> list[str]:
+    """
+    How ``job`` pays differently from ``body``, item by item matched on clientPaymentId.
+
+    Empty when the job pays exactly the body's items. A field the job's answer leaves out is not
+    compared: the ids already tie the two together; the fields catch a body that changed.
+    """
+    held = {item.get("clientPaymentId"): item for item in job.get("items") or [] if isinstance(item, Mapping)}
+    differences = []
+    for position, item in enumerate(body.get("items") or []):
+        payment_id = item.get("clientPaymentId")
+        existing = held.pop(payment_id, None)
+        if existing is None:
+            differences.append(f"items[{position}] ({payment_id}) is not in the job")
+            continue
+        for name in PAYMENT_FIELDS:
+            if existing.get(name) is not None and not _same_value(item.get(name), existing[name]):
+                differences.append(
+                    f"items[{position}].{name} is {item.get(name)!r}, the job has {existing[name]!r}"
+                )
+    if held:
+        differences.append(f"the job also pays {', '.join(sorted(str(payment_id) for payment_id in held))}")
+    return differences
+
+
+def check_pays_the_same(body: Mapping[str, Any], job: Mapping[str, Any]) -> None:
+    """
+    Raise when ``job`` holds the body's ids but pays something else.
+
+    :raises PayJobsReconcileError: naming the differences (at most ten).
+    """
+    differences = payment_differences(body, job)
+    if differences:
+        raise PayJobsReconcileError(
+            f"payment job {job.get('token')} holds these clientPaymentIds but does not pay what the "
+            f"body says: {'; '.join(differences[:10])}"
+        )
+
+
+def _same_value(wanted: Any, held: Any) -> bool:
+    if isinstance(wanted, (int, float)) and isinstance(held, (int, float)):
+        return Decimal(str(wanted)) == Decimal(str(held))
+    return str(wanted).casefold() == str(held).casefold()
+
+
+def _count(job: Mapping[str, Any]) -> int:
+    try:
+        return int(job.get("count") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _latest_possible_creation(job: Mapping[str, Any]) -> datetime:
+    """When the job was created, or the latest it could have been when the answer is vague."""
     created = job.get("created")
     try:
         return parse_rfc3339(created, "created")
     except ValueError:
         pass
-    try:  # a server time without offset: read it as UTC rather than lose the bound on the search
-        return pendulum.parse(str(created), tz="UTC", strict=False)
+    try:  # no offset: a server's local time is at most 14 hours behind UTC
+        return pendulum.parse(str(created), tz="UTC", strict=False) + LOCAL_TIME_SPREAD
     except (ValueError, pendulum.parsing.exceptions.ParserError):
         return datetime.max.replace(tzinfo=timezone.utc)  # unknown age: look at it

@@ -14,7 +14,8 @@ from typing import Any
 
 from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsError
-from airflow_provider_payjobs.job_status import Outcome, StatusSets, describe_progress
+from airflow_provider_payjobs.job_status import Outcome, StatusSets, describe_progress, failed_items
+from airflow_provider_payjobs.models import SUCCESS_STATUSES, JobStatus
 from airflow_provider_payjobs.retries import RetryPolicy
 
 SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
@@ -41,7 +42,7 @@ class JobWait:
         """Log one progress line; the event that ends the wait, or None to keep waiting."""
         self.last_job = job
         self.log.info(describe_progress(job))
-        outcome = self.status_sets.classify(job.get("status"))
+        outcome = self.status_sets.classify_job(job)
         if outcome is Outcome.SUCCESS:
             return self.event(SUCCESS, f"Payment job {self.job_token} is {job.get('status')}")
         if outcome is Outcome.FAILED:
@@ -85,7 +86,10 @@ def failure_message(job: Mapping[str, Any]) -> str:
         for item in failed[:20]
     )
     more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
-    return f"{describe_progress(job)}; unpaid items: {shown or 'none'}{more}"
+    ended = describe_progress(job)
+    if failed_items(job) and JobStatus.parse(job.get("status")) in SUCCESS_STATUSES:
+        ended += " but not every item was paid (fail_on_failed_items=False accepts that)"
+    return f"{ended}; unpaid items: {shown or 'none'}{more}"
 
 
 def job_from_event(event: Mapping[str, Any] | None, status_sets: StatusSets) -> dict[str, Any]:
@@ -100,9 +104,10 @@ def job_from_event(event: Mapping[str, Any] | None, status_sets: StatusSets) -> 
     message = event.get("message") or f"unexpected trigger event {event!r}"
     if event.get("status") == SUCCESS:
         # Trust the job, not only the label: a cancelled job is never a success.
-        if isinstance(job, Mapping) and status_sets.classify(job.get("status")) is Outcome.SUCCESS:
+        if isinstance(job, Mapping) and status_sets.classify_job(job) is Outcome.SUCCESS:
             return dict(job)
-        raise AirflowFailException(f"Trigger reported success but the job says otherwise: {message}")
+        says = failure_message(job) if isinstance(job, Mapping) else message
+        raise AirflowFailException(f"Trigger reported success but the job says otherwise: {says}")
     if event.get("status") in (FAILED, TIMEOUT):
         raise AirflowFailException(message)
     raise AirflowException(message)

@@ -209,7 +209,13 @@ def soak(
             "login": sandbox.client_id,
             "password": sandbox.client_secret,
             "host": sandbox.base_url,
-            "extra": {"retry_limit": 6, "retry_min_wait": 0.02, "retry_max_wait": 0.2, "timeout": 10},
+            "extra": {
+                "retry_limit": 6,
+                "retry_min_wait": 0.02,
+                "retry_max_wait": 0.2,
+                "timeout": 10,
+                "create_settle_seconds": 0.1,
+            },
         }
     )
     started = time.monotonic()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Airflow reads these at import time: keep every test run away from the user's ~/airflow.
@@ -35,7 +36,12 @@ from airflow_provider_payjobs.auth import TOKEN_CACHE  # noqa: E402
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
 # Fast retries: tests check how often and why calls are retried, not how long they wait.
-FAST_RETRIES = {"retry_limit": 4, "retry_min_wait": 0.01, "retry_max_wait": 0.05}
+FAST_RETRIES = {
+    "retry_limit": 4,
+    "retry_min_wait": 0.01,
+    "retry_max_wait": 0.05,
+    "create_settle_seconds": 0.05,
+}
 
 
 @pytest.fixture(scope="session")
@@ -141,3 +147,12 @@ def debug_logging() -> Iterator[None]:
     configure_logging(log_level="DEBUG", cache_logger_on_first_use=False)
     yield
     configure_logging(log_level="INFO", cache_logger_on_first_use=False)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

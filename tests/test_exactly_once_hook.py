@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import api_calls
+from conftest import api_calls, connection_json, wait_until
 from payloads import gateway_item
 
-from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsConflictError, PayJobsTransportError
+from airflow_provider_payjobs.exceptions import (
+    PayJobsApiError,
+    PayJobsConflictError,
+    PayJobsReconcileError,
+    PayJobsTransportError,
+)
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 
 JOBS = "/api/v2/payments/jobs"
@@ -103,3 +108,56 @@ def test_reconciliation_reads_many_pages(sandbox) -> None:
         == (target["token"])
     )
     assert hook.find_job_holding(["nobody"], datetime.now(timezone.utc)) is None
+
+
+@pytest.mark.parametrize(("settle", "jobs"), [(3.0, 1), (0.0, 2)], ids=["settles", "without settling"])
+def test_an_unanswered_create_gets_time_to_land_before_posting_again(
+    sandbox, monkeypatch, settle: float, jobs: int
+) -> None:
+    """The POST outlives the client's timeout and is saved later; a server that does not dedupe."""
+    sandbox.admin.set_config(accept_duplicate_client_ids=True)
+    sandbox.admin.set_faults(slow_seconds=1.0)
+    sandbox.admin.script_faults({"fault": "slow", "method": "POST", "path": JOBS})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.3, create_settle_seconds=settle)
+    )
+    PayJobsHook().create_payment_job(BODY)
+    wait_until(lambda: any(entry.get("fault") == "slow" for entry in api_calls(sandbox)), "the slow create")
+    # Settling finds the late job; without it (the control) the same ids are paid twice.
+    assert len({entry["job_token"] for entry in sandbox.admin.ledger()}) == jobs
+
+
+def test_an_accepted_create_with_an_unreadable_answer_is_adopted(sandbox, server_mode: str) -> None:
+    sandbox.admin.script_faults({"fault": "commit_then_truncated_200", "method": "POST", "path": JOBS})
+    job = PayJobsHook().create_payment_job(BODY)
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1, "the job exists: never posted again"
+    assert {entry["job_token"] for entry in sandbox.admin.ledger()} == {job["token"]}
+
+
+def test_list_summaries_without_items_are_read_in_full(sandbox, server_mode: str, monkeypatch) -> None:
+    """A server whose list shows jobs without their items: each candidate job is retrieved."""
+    listed = PayJobsHook.list_payment_jobs
+
+    def summaries(self, *args, **kwargs):
+        answer = listed(self, *args, **kwargs)
+        for job in answer["payload"]:
+            job["items"] = []
+        return answer
+
+    monkeypatch.setattr(PayJobsHook, "list_payment_jobs", summaries)
+    sandbox.admin.script_faults({"fault": "commit_then_fail_500", "method": "POST", "path": JOBS})
+    job = PayJobsHook().create_payment_job(BODY)
+    assert {entry["job_token"] for entry in sandbox.admin.ledger()} == {job["token"]}
+    assert len(sandbox.admin.ledger()) == 3
+
+
+def test_a_job_holding_the_ids_but_paying_otherwise_is_not_adopted(sandbox) -> None:
+    hook = PayJobsHook()
+    first = hook.create_payment_job(BODY)
+    changed = {"items": [gateway_item(0), gateway_item(1, amount=99.5), gateway_item(2)]}
+    with pytest.raises(
+        PayJobsReconcileError, match=r"items\[1\]\.amount is 99\.5, the job has 10\.5"
+    ) as caught:
+        hook.create_payment_job(changed)
+    assert first["token"] in str(caught.value)
+    assert len(sandbox.admin.ledger()) == 3, "nothing more paid"

@@ -82,6 +82,21 @@ def test_pagination_across_many_pages(sandbox) -> None:
     assert len(api_calls(sandbox, "GET", "/payments/jobs")) == 1 + 5
 
 
+def test_pagination_without_a_page_count_reads_until_a_short_page(sandbox, monkeypatch) -> None:
+    hook = PayJobsHook()
+    tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(10)]
+    listed = PayJobsHook.list_payment_jobs
+
+    def without_page_count(self, *args, **kwargs):
+        answer = listed(self, *args, **kwargs)
+        del answer["meta"]["pageCount"]
+        return answer
+
+    monkeypatch.setattr(PayJobsHook, "list_payment_jobs", without_page_count)
+    assert [job["token"] for job in hook.iter_payment_jobs(page_size=5)] == list(reversed(tokens))
+    assert len(api_calls(sandbox, "GET", "/payments/jobs")) == 3, "two full pages, then an empty one"
+
+
 def test_iter_on_an_empty_account(sandbox) -> None:
     assert list(PayJobsHook().iter_payment_jobs()) == []
 

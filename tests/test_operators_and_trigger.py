@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -376,3 +377,81 @@ def test_deferrable_sensor_soft_fail_skips_on_a_failed_job(sandbox) -> None:
 def test_no_ids_match_nothing(sandbox) -> None:
     PayJobsHook().create_payment_job({"items": [gateway_item(0)]})
     assert PayJobsHook().find_job_holding([], datetime.now(timezone.utc)) is None
+
+
+def test_a_completed_job_with_a_failed_item_fails_the_wait_and_resubmits_only_that_item(sandbox) -> None:
+    body = {
+        "items": [
+            gateway_item(0, clientPaymentId=None),
+            gateway_item(1, clientPaymentId=None, memo="SANDBOX_FAIL_ITEM"),
+        ]
+    }
+    first = context()
+    token = CreatePaymentJobOperator(task_id="pay", body=body).execute(first)
+    sandbox.admin.advance_clock(100)  # COMPLETED, item 1 FAILED
+    waiting = CreatePaymentJobOperator(task_id="pay", body=body, wait_for_completion=True, poll_interval=0.01)
+    with pytest.raises(AirflowFailException, match="not every item was paid") as caught:
+        waiting.execute(context(2, store=first["task_state_store"]))
+    assert token in str(caught.value) and "FAILED" in str(caught.value)
+    accepting = CreatePaymentJobOperator(
+        task_id="pay", body=body, wait_for_completion=True, fail_on_failed_items=False
+    )
+    assert accepting.execute(context(2, store=first["task_state_store"]))["token"] == token
+    retry = context(3, store=first["task_state_store"])
+    new_token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
+    resubmitted = PayJobsHook().retrieve_payment_job(new_token)["items"]
+    assert [item["destinationToken"] for item in resubmitted] == [gateway_item(1)["destinationToken"]]
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        [gateway_item(0, clientPaymentId=None, amount=99.0)],  # a corrected amount
+        [gateway_item(7, clientPaymentId=None)],  # another payee
+    ],
+    ids=["amount", "payee"],
+)
+@pytest.mark.parametrize("with_store", [True, False], ids=["task state store", "no store"])
+def test_a_retry_whose_body_renders_differently_fails_and_sends_nothing(sandbox, changed, with_store) -> None:
+    first = context()
+    if not with_store:
+        first["task_state_store"] = None
+    token = CreatePaymentJobOperator(
+        task_id="pay", body={"items": [gateway_item(0, clientPaymentId=None)]}
+    ).execute(first)
+    retry = context(2, store=first["task_state_store"] or {})
+    if not with_store:
+        retry["task_state_store"] = None
+    with pytest.raises(AirflowFailException, match=rf"{token}.*does not pay what this try's body says"):
+        CreatePaymentJobOperator(task_id="pay", body={"items": changed}).execute(retry)
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
+    assert len(sandbox.admin.ledger()) == 1
+
+
+def test_reordered_items_never_resubmit_a_paid_payee(sandbox) -> None:
+    alice = gateway_item(1, clientPaymentId=None)
+    bob = gateway_item(2, clientPaymentId=None, memo="SANDBOX_FAIL_JOB_PARTLY")
+    first = context()
+    CreatePaymentJobOperator(task_id="pay", body={"items": [alice, bob]}).execute(first)
+    sandbox.admin.advance_clock(100)  # FAILED: alice paid, bob not
+    retry = context(2, store=first["task_state_store"])
+    reordered = {"items": [{**bob, "memo": "payout"}, alice]}
+    with pytest.raises(AirflowFailException, match="does not pay what this try's body says"):
+        CreatePaymentJobOperator(task_id="pay", body=reordered, resubmit_failed=True).execute(retry)
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
+
+
+def test_a_run_cleared_long_after_it_paid_finds_its_job(sandbox) -> None:
+    """No task state left (expired, or older Airflow) and a start_date moved by clearing the run."""
+    sandbox.admin.set_config(accept_duplicate_client_ids=True)
+    body = {"items": [gateway_item(0, clientPaymentId=None)]}
+    token = CreatePaymentJobOperator(task_id="pay", body=body).execute(context())
+    sandbox.admin.advance_clock(2 * 3600)
+    cleared = context(try_number=2)
+    cleared["task_state_store"] = None
+    now = datetime.now(timezone.utc)
+    cleared["dag_run"] = SimpleNamespace(
+        run_after=now - timedelta(minutes=1), start_date=now + timedelta(hours=2)
+    )
+    assert CreatePaymentJobOperator(task_id="pay", body=body).execute(cleared) == token
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1

@@ -13,10 +13,11 @@ from airflow_provider_payjobs.connection_settings import PayJobsSettings, resolv
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsAuthError,
+    PayJobsReconcileError,
     PayJobsTransportError,
     PayJobsValidationError,
 )
-from airflow_provider_payjobs.reconcile import find_job_holding
+from airflow_provider_payjobs.reconcile import find_job_holding, payment_differences
 from airflow_provider_payjobs.retries import RetryPolicy, parse_retry_after
 
 POLICY = RetryPolicy()
@@ -189,10 +190,55 @@ def test_bad_connections_name_the_field(fields: dict, extra: dict, field: str) -
     assert caught.value.field == field
 
 
-def test_reconciliation_reads_a_server_time_without_offset_as_utc() -> None:
-    def newest_first():
-        yield {"token": "jobs-old", "created": "2020-01-01T00:00:00", "items": []}
+def test_reconciliation_reads_a_server_time_without_offset_at_its_latest() -> None:
+    since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def newest_first(*created: str):
+        for number, moment in enumerate(created):
+            yield {
+                "token": f"jobs-{number}",
+                "created": moment,
+                "items": [{"clientPaymentId": "other"}],
+                "count": 1,
+            }
         raise AssertionError("listed past a job older than the search bound")
 
-    since = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert find_job_holding(["id-1"], since, newest_first(), lambda token: {}) is None
+    # Up to 14 hours behind UTC could still be after the bound: look on; a day behind cannot.
+    assert (
+        find_job_holding(["id-1"], since, newest_first("2025-12-31T20:00:00", "2025-12-30T00:00:00"), dict)
+        is None
+    )
+
+
+def test_a_search_that_hits_its_bound_refuses_to_guess() -> None:
+    recent = datetime.now(timezone.utc).isoformat()
+    jobs = (
+        {"token": f"jobs-{n}", "created": recent, "items": [{"clientPaymentId": "x"}], "count": 1}
+        for n in range(3000)
+    )
+    with pytest.raises(PayJobsReconcileError, match="cannot tell whether a job already holds"):
+        find_job_holding(["id-1"], datetime.now(timezone.utc), jobs, dict)
+
+
+def test_payment_differences_name_each_field_that_changed() -> None:
+    body = {
+        "items": [
+            {"clientPaymentId": "a", "amount": 10.5, "currency": "USD", "destinationToken": "dest-1"},
+            {"clientPaymentId": "b", "amount": 5, "currency": "EUR", "destinationToken": "dest-2"},
+            {"clientPaymentId": "c", "amount": 1, "currency": "EUR"},
+        ]
+    }
+    job = {
+        "items": [
+            {"clientPaymentId": "a", "amount": 10.50, "currency": "usd", "destinationToken": "dest-1"},
+            {"clientPaymentId": "b", "amount": 6, "currency": "EUR", "destinationToken": "dest-9"},
+            {"clientPaymentId": "z", "amount": 1, "currency": "EUR"},
+        ]
+    }
+    assert payment_differences(body, job) == [
+        "items[1].amount is 5, the job has 6",
+        "items[1].destinationToken is 'dest-2', the job has 'dest-9'",
+        "items[2] (c) is not in the job",
+        "the job also pays z",
+    ]
+    assert payment_differences(body, {"items": body["items"]}) == []

@@ -89,6 +89,7 @@ def test_trigger_serialize_round_trip_holds_primitives_only() -> None:
         poll_interval=5,
         success_statuses=["APPROVED", "COMPLETED"],
         cancel_on_kill=False,
+        fail_on_failed_items=False,
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_payjobs.triggers.payjobs.PaymentJobTrigger"
@@ -100,6 +101,7 @@ def test_trigger_serialize_round_trip_holds_primitives_only() -> None:
         "success_statuses": ["APPROVED", "COMPLETED"],
         "failure_statuses": ["CANCELLED", "FAILED"],
         "cancel_on_kill": False,
+        "fail_on_failed_items": False,
     }
     primitive = (str, int, float, bool, list, type(None))
     assert all(isinstance(value, primitive) for value in kwargs.values())
@@ -133,3 +135,12 @@ def test_success_event_returns_the_job() -> None:
 def test_every_event_but_a_real_success_fails_the_task(event: dict | None, error: type[Exception]) -> None:
     with pytest.raises(error):
         job_from_event(event, StatusSets())
+
+
+def test_a_completed_job_with_failed_items_is_a_failure_unless_accepted() -> None:
+    partly = job("COMPLETED", "COMPLETED", "RETURNED")
+    assert StatusSets().classify_job(partly) is Outcome.FAILED
+    assert StatusSets(fail_on_failed_items=False).classify_job(partly) is Outcome.SUCCESS
+    assert StatusSets().classify_job(job("COMPLETED", "COMPLETED", "PENDING_ACCEPTANCE")) is Outcome.SUCCESS
+    with pytest.raises(AirflowFailException, match="not every item was paid"):
+        job_from_event({"status": "success", "job": partly}, StatusSets())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
@@ -138,7 +139,9 @@ class PayJobsHook(BaseHook):
             payload = result.get("payload") or []
             yield from payload
             page_count = _counter(result.get("meta", {}).get("pageCount"))
-            if not payload or page_count is None or page >= page_count:
+            # Without a page count, a full page may have a next one: stopping early could hide a job.
+            last = len(payload) < page_size if page_count is None else page >= page_count
+            if not payload or last:
                 return
             page += 1
 
@@ -162,23 +165,26 @@ class PayJobsHook(BaseHook):
         validate_create_body(wire_body)
         ids = reconcile.client_payment_ids(wire_body)
         since = created_since or datetime.now(timezone.utc)
-        outcome_unknown = False
+        outcome_unknown = unanswered = False
         policy = self.retry_policy
         for attempt in policy.retrying("POST", JOBS_PATH, self.log, idempotent=ids is not None):
             with attempt:
                 if outcome_unknown and ids:
-                    existing = self.find_job_holding(ids, since)
+                    existing = self._find_earlier_create(ids, since, wire_body, settle=unanswered)
                     if existing is not None:
                         return existing
                 try:
                     return self._send_once("POST", JOBS_PATH, None, wire_body)
                 except PayJobsApiError as error:
-                    if ids and reconcile.is_duplicate_id_refusal(error):
-                        return self._adopt_after_refusal(ids, since, error)
+                    if ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):
+                        # Refused as a repeat, or accepted with an unreadable answer: the job exists.
+                        return self._adopt_or_raise(ids, since, wire_body, error)
                     outcome_unknown = policy.should_retry(error, "GET")
+                    unanswered = False
                     raise
                 except PayJobsTransportError as error:
                     outcome_unknown = outcome_unknown or error.request_sent
+                    unanswered = error.request_sent
                     raise
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
@@ -201,12 +207,28 @@ class PayJobsHook(BaseHook):
             )
         return existing
 
-    def _adopt_after_refusal(
-        self, ids: list[str], since: datetime, refusal: PayJobsApiError
-    ) -> dict[str, Any]:
+    def _find_earlier_create(
+        self, ids: list[str], since: datetime, body: Mapping[str, Any], *, settle: bool
+    ) -> dict[str, Any] | None:
+        """The job an earlier attempt created, checked to pay what ``body`` says; None when none exists."""
         existing = self.find_job_holding(ids, since)
+        if existing is None and settle:
+            # An unanswered request may still be on its way through the server: let it land
+            # before posting again, or a server that does not deduplicate pays twice.
+            wait = self.settings.create_settle_seconds
+            self.log.warning("No job holds these clientPaymentIds yet; looking again in %.1f s", wait)
+            time.sleep(wait)
+            existing = self.find_job_holding(ids, since)
+        if existing is not None:
+            reconcile.check_pays_the_same(body, existing)
+        return existing
+
+    def _adopt_or_raise(
+        self, ids: list[str], since: datetime, body: Mapping[str, Any], error: PayJobsApiError
+    ) -> dict[str, Any]:
+        existing = self._find_earlier_create(ids, since, body, settle=False)
         if existing is None:
-            raise refusal
+            raise error
         return existing
 
     def retrieve_payment_job(

@@ -16,11 +16,11 @@ from airflow_provider_payjobs.compat import AirflowFailException, BaseOperator, 
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsValidationError
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_status import StatusSets
+from airflow_provider_payjobs.job_status import Outcome, StatusSets
 from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, JOB_URL_KEY, PaymentJobLink, job_url
-from airflow_provider_payjobs.models import FAILURE_STATUSES, TERMINAL_STATUSES, JobStatus
+from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
 from airflow_provider_payjobs.payment_ids import with_client_payment_ids
-from airflow_provider_payjobs.reconcile import client_payment_ids
+from airflow_provider_payjobs.reconcile import client_payment_ids, payment_differences
 from airflow_provider_payjobs.resubmission import plan_resubmission
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.validation import normalize_body, to_rfc3339, validate_create_body
@@ -58,6 +58,8 @@ class CreatePaymentJobOperator(BaseOperator):
         derived ids, for the items that job certainly did not pay (item FAILED, CANCELLED, EXPIRED
         or VOIDED) instead of failing the task. Items it paid are never paid again; while any item's
         outcome is unclear nothing is resubmitted.
+    :param fail_on_failed_items: when waiting, a COMPLETED job with an item FAILED, CANCELLED,
+        EXPIRED, VOIDED or RETURNED fails the task (and ``resubmit_failed`` may pay those items).
     :param max_items: refuse a job with more items.
     :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
     :param dry_run: validate and log the summary; create nothing.
@@ -79,6 +81,7 @@ class CreatePaymentJobOperator(BaseOperator):
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_kill: bool = True,
         resubmit_failed: bool = False,
+        fail_on_failed_items: bool = True,
         max_items: int | None = None,
         max_total_amount: Mapping[str, float] | None = None,
         dry_run: bool = False,
@@ -93,6 +96,7 @@ class CreatePaymentJobOperator(BaseOperator):
         self.timeout_seconds = _positive_seconds(timeout, "timeout")
         self.cancel_on_kill = cancel_on_kill
         self.resubmit_failed = resubmit_failed
+        self.status_sets = StatusSets(fail_on_failed_items=fail_on_failed_items)
         check_limits_are_sane(max_items, max_total_amount)
         self.max_items = max_items
         self.max_total_amount = dict(max_total_amount) if max_total_amount else None
@@ -116,7 +120,7 @@ class CreatePaymentJobOperator(BaseOperator):
         job = self._earlier_job(context, state, body)
         # An earlier job failed: pay what it left unpaid, only when asked to. An earlier try may
         # already have made that resubmission (and it may have failed too): look before creating.
-        while job is not None and JobStatus.parse(job.get("status")) in FAILURE_STATUSES:
+        while job is not None and self.status_sets.classify_job(job) is Outcome.FAILED:
             generation, positions = self._plan_resubmission(state, job, body, generation, positions)
             body = self.prepare_body(context, generation, positions)
             job = self._earlier_job(context, state, body)
@@ -158,14 +162,26 @@ class CreatePaymentJobOperator(BaseOperator):
         token = state.get(STATE_JOB_TOKEN)
         if token:
             self.log.info("Resuming payment job %s created by an earlier try", token)
-            return self.hook.retrieve_payment_job(token)
-        if not (state.get(STATE_CREATE_STARTED) or context["ti"].try_number > 1):
-            return None
-        # An earlier try may have created the job and died before storing its token.
-        job = self.hook.find_job_holding(client_payment_ids(body) or [], self._created_since(context, state))
-        if job is not None:
+            job = self.hook.retrieve_payment_job(token)
+        elif state.get(STATE_CREATE_STARTED) or context["ti"].try_number > 1:
+            # An earlier try may have created the job and died before storing its token.
+            ids = client_payment_ids(body) or []
+            job = self.hook.find_job_holding(ids, self._created_since(context, state))
+            if job is None:
+                return None
             self.log.info("Found payment job %s created by an earlier try", job["token"])
-            state.set(STATE_JOB_TOKEN, job["token"])
+        else:
+            return None
+        differences = payment_differences(body, job)
+        if differences:
+            # Same ids, other payments: adopting would leave someone unpaid, creating could pay twice.
+            raise AirflowFailException(
+                f"Payment job {job['token']}, created by an earlier try of this task run, does not pay "
+                f"what this try's body says: {'; '.join(differences[:10])}. Nothing was sent. The body "
+                "must render the same on every try; to pay something else, start a new DAG run or give "
+                "your own clientPaymentIds."
+            )
+        state.set(STATE_JOB_TOKEN, job["token"])
         return job
 
     def _plan_resubmission(
@@ -210,8 +226,8 @@ class CreatePaymentJobOperator(BaseOperator):
         return generation, plan.unpaid_positions
 
     def _create(self, context: Context, state: _TaskState, body: dict[str, Any]) -> dict[str, Any]:
-        started = datetime.now(timezone.utc)
-        state.set(STATE_CREATE_STARTED, started.isoformat())
+        if not state.get(STATE_CREATE_STARTED):  # the first attempt bounds every later search
+            state.set(STATE_CREATE_STARTED, datetime.now(timezone.utc).isoformat())
         job = self.hook.create_payment_job(body, created_since=self._created_since(context, state))
         state.set(STATE_JOB_TOKEN, job["token"])
         self.log.info("Created payment job %s with %d items", job["token"], len(body["items"]))
@@ -221,9 +237,14 @@ class CreatePaymentJobOperator(BaseOperator):
         stored = state.get(STATE_CREATE_STARTED)
         if stored:
             return datetime.fromisoformat(stored)
+        # The earliest the run could have paid: clearing a run moves its start_date, not run_after.
         dag_run = context.get("dag_run")
-        started = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
-        return started if isinstance(started, datetime) else datetime.now(timezone.utc) - timedelta(days=1)
+        known = [
+            moment
+            for name in ("run_after", "logical_date", "queued_at", "start_date")
+            if isinstance(moment := getattr(dag_run, name, None), datetime)
+        ]
+        return min(known) if known else datetime.now(timezone.utc) - timedelta(days=1)
 
     def _publish(self, context: Context, token: str) -> None:
         self.job_token = token
@@ -236,7 +257,7 @@ class CreatePaymentJobOperator(BaseOperator):
     # --- waiting --------------------------------------------------------------------------------
 
     def _wait(self, job: dict[str, Any]) -> dict[str, Any]:
-        wait = JobWait(job["token"], StatusSets(), time.time() + self.timeout_seconds, self.log)
+        wait = JobWait(job["token"], self.status_sets, time.time() + self.timeout_seconds, self.log)
         event = wait.observe(job)
         if event is None and self.deferrable:
             self.defer(
@@ -246,6 +267,7 @@ class CreatePaymentJobOperator(BaseOperator):
                     end_time=wait.end_time,
                     poll_interval=self.poll_interval,
                     cancel_on_kill=self.cancel_on_kill,
+                    fail_on_failed_items=self.status_sets.fail_on_failed_items,
                 ),
                 method_name="execute_complete",
             )
@@ -265,7 +287,7 @@ class CreatePaymentJobOperator(BaseOperator):
     def _finish(self, event: dict[str, Any] | None) -> dict[str, Any]:
         if event and event.get("status") == TIMEOUT and self.cancel_on_kill:
             self._cancel_quietly(event.get("job_token"), "the wait timed out")
-        job = job_from_event(event, StatusSets())
+        job = job_from_event(event, self.status_sets)
         self.log.info("Payment job %s finished %s", job.get("token"), job.get("status"))
         return job
 

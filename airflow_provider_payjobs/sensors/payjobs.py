@@ -41,6 +41,8 @@ class PaymentJobSensor(BaseSensorOperator):
     :param success_statuses: statuses that count as success (default COMPLETED; never FAILED or CANCELLED).
     :param failure_statuses: statuses that fail the task (FAILED and CANCELLED always do).
     :param deferrable: wait in the triggerer instead of the worker.
+    :param fail_on_failed_items: fail when the job completed but an item did not pay (FAILED,
+        CANCELLED, EXPIRED, VOIDED or RETURNED); False accepts such a job as success.
     """
 
     template_fields: Sequence[str] = ("job_token",)
@@ -55,12 +57,13 @@ class PaymentJobSensor(BaseSensorOperator):
         success_statuses: Sequence[str] | None = None,
         failure_statuses: Sequence[str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        fail_on_failed_items: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_token = job_token
         self.payjobs_conn_id = payjobs_conn_id
-        self.status_sets = StatusSets.from_names(success_statuses, failure_statuses)
+        self.status_sets = StatusSets.from_names(success_statuses, failure_statuses, fail_on_failed_items)
         self.deferrable = deferrable
 
     @cached_property
@@ -88,6 +91,7 @@ class PaymentJobSensor(BaseSensorOperator):
                 success_statuses=success,
                 failure_statuses=failure,
                 cancel_on_kill=False,  # the sensor watches a job it did not create
+                fail_on_failed_items=self.status_sets.fail_on_failed_items,
             ),
             method_name="execute_complete",
         )

@@ -29,6 +29,7 @@ class PaymentJobTrigger(BaseTrigger):
     :param success_statuses: statuses that count as success (default COMPLETED).
     :param failure_statuses: statuses that fail (FAILED and CANCELLED always do).
     :param cancel_on_kill: cancel the job when a user kills the deferred task (Airflow 3.3+).
+    :param fail_on_failed_items: a COMPLETED job with failed items yields "failed", not "success".
     """
 
     def __init__(
@@ -40,13 +41,14 @@ class PaymentJobTrigger(BaseTrigger):
         success_statuses: Sequence[str] | None = None,
         failure_statuses: Sequence[str] | None = None,
         cancel_on_kill: bool = True,
+        fail_on_failed_items: bool = True,
     ) -> None:
         super().__init__()
         self.job_token = job_token
         self.payjobs_conn_id = payjobs_conn_id
         self.end_time = float(end_time)
         self.poll_interval = float(poll_interval)
-        self.status_sets = StatusSets.from_names(success_statuses, failure_statuses)
+        self.status_sets = StatusSets.from_names(success_statuses, failure_statuses, fail_on_failed_items)
         self.cancel_on_kill = bool(cancel_on_kill)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -61,6 +63,7 @@ class PaymentJobTrigger(BaseTrigger):
                 "success_statuses": success,
                 "failure_statuses": failure,
                 "cancel_on_kill": self.cancel_on_kill,
+                "fail_on_failed_items": self.status_sets.fail_on_failed_items,
             },
         )
 
