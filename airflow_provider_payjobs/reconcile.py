@@ -27,6 +27,7 @@ CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 MAX_PAGES = 40
 log = logging.getLogger(__name__)
 LOCAL_TIME_SPREAD = timedelta(hours=14)
+UNKNOWN_AGE = datetime.max.replace(tzinfo=timezone.utc)
 DUPLICATE_ID_MESSAGE = re.compile(r"clientPaymentId.*(already|duplicate)", re.IGNORECASE)
 
 
@@ -63,9 +64,20 @@ def find_job_holding(
     holders: dict[str, list[str]] = defaultdict(list)
     complete: list[dict[str, Any]] = []
     oldest_allowed = created_since - CLOCK_SKEW_MARGIN
+    previous = UNKNOWN_AGE
     for position, job in enumerate(list_jobs):
-        if _latest_possible_creation(job) < oldest_allowed:
-            break
+        created = _latest_possible_creation(job)
+        if created > previous:
+            # The search stops at the first job older than its bound: only sound newest first.
+            raise PayJobsReconcileError(
+                f"the job list is not newest first (job {job.get('token')} follows an older one): "
+                "cannot tell whether a job already holds these clientPaymentIds"
+            )
+        if previous < oldest_allowed:
+            break  # one job past the bound was seen to be older still: the order holds
+        previous = previous if created == UNKNOWN_AGE else created
+        if created < oldest_allowed:
+            continue  # past the bound: read one more job only to check the order
         if position >= MAX_PAGES * 50:
             # "Not found" here would be a guess, and a wrong guess pays twice.
             raise PayJobsReconcileError(
@@ -93,16 +105,19 @@ def find_job_holding(
     return None
 
 
-# The fields that say who is paid what: an adopted job must agree on each for every id.
-PAYMENT_FIELDS = ("amount", "currency", "sourceToken", "destinationToken", "programUserId", "email")
+# The fields that say who is paid what, for every id. Amount, currency and a gateway payee must
+# agree outright; the others only where both sides name them, as a server may fill them in (the
+# user id behind an email, a default source).
+STRICT_PAYMENT_FIELDS = ("amount", "currency", "destinationToken")
+OPTIONAL_PAYMENT_FIELDS = ("sourceToken", "programUserId", "email")
 
 
 def payment_differences(body: Mapping[str, Any], job: Mapping[str, Any]) -> list[str]:
     """
     How ``job`` pays differently from ``body``, item by item matched on clientPaymentId.
 
-    Empty when the job pays exactly the body's items. A field the job's answer leaves out is not
-    compared: the ids already tie the two together; the fields catch a body that changed.
+    Empty when the job pays exactly the body's items: the ids tie the two together, the fields
+    catch a body that rendered differently (another payee, amount or order).
     """
     held = {item.get("clientPaymentId"): item for item in job.get("items") or [] if isinstance(item, Mapping)}
     differences = []
@@ -112,8 +127,10 @@ def payment_differences(body: Mapping[str, Any], job: Mapping[str, Any]) -> list
         if existing is None:
             differences.append(f"items[{position}] ({payment_id}) is not in the job")
             continue
-        for name in PAYMENT_FIELDS:
-            if existing.get(name) is not None and not _same_value(item.get(name), existing[name]):
+        for name in STRICT_PAYMENT_FIELDS + OPTIONAL_PAYMENT_FIELDS:
+            if name in OPTIONAL_PAYMENT_FIELDS and (item.get(name) is None or existing.get(name) is None):
+                continue
+            if not _same_value(item.get(name), existing.get(name)):
                 differences.append(
                     f"items[{position}].{name} is {item.get(name)!r}, the job has {existing[name]!r}"
                 )
@@ -137,6 +154,8 @@ def check_pays_the_same(body: Mapping[str, Any], job: Mapping[str, Any]) -> None
 
 
 def _same_value(wanted: Any, held: Any) -> bool:
+    if wanted is None or held is None:
+        return wanted is held
     if isinstance(wanted, (int, float)) and isinstance(held, (int, float)):
         return Decimal(str(wanted)) == Decimal(str(held))
     return str(wanted).casefold() == str(held).casefold()
@@ -159,4 +178,4 @@ def _latest_possible_creation(job: Mapping[str, Any]) -> datetime:
     try:  # no offset: a server's local time is at most 14 hours behind UTC
         return pendulum.parse(str(created), tz="UTC", strict=False) + LOCAL_TIME_SPREAD
     except (ValueError, pendulum.parsing.exceptions.ParserError):
-        return datetime.max.replace(tzinfo=timezone.utc)  # unknown age: look at it
+        return UNKNOWN_AGE  # look at it

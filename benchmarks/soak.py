@@ -213,7 +213,7 @@ def soak(
                 "retry_limit": 6,
                 "retry_min_wait": 0.02,
                 "retry_max_wait": 0.2,
-                "timeout": 10,
+                "timeout": 1,
                 "create_settle_seconds": 0.1,
             },
         }

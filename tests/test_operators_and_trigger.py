@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pendulum
 import pytest
-from conftest import api_calls, connection_json, logged
+import requests
+from conftest import api_calls, connection_json, logged, wait_until
 from payloads import gateway_item
 
 from airflow_provider_payjobs.async_client import ASYNC_CLIENTS
@@ -18,10 +20,13 @@ from airflow_provider_payjobs.compat import AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.links.payjobs import job_url
+from airflow_provider_payjobs.models import API_VERSION, API_VERSION_HEADER
 from airflow_provider_payjobs.operators.payjobs import CancelPaymentJobOperator, CreatePaymentJobOperator
 from airflow_provider_payjobs.payment_ids import derive_client_payment_id
 from airflow_provider_payjobs.sensors.payjobs import PaymentJobSensor
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+
+VERSION_HEADER = {API_VERSION_HEADER: API_VERSION}
 
 
 class FakeTaskInstance:
@@ -170,7 +175,9 @@ def test_a_retry_after_a_failed_job_fails_naming_it_unless_resubmit(sandbox) -> 
     retry = context(2, store=first["task_state_store"])
     new_token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
     assert new_token != failed_token
-    assert retry["task_state_store"]["payjobs_resubmission"] == {"generation": 1, "positions": [0]}
+    resubmission = retry["task_state_store"]["payjobs_resubmission"]
+    assert (resubmission["generation"], resubmission["positions"]) == (1, [0])
+    assert datetime.fromisoformat(resubmission["planned_at"]) <= datetime.now(timezone.utc)
     resubmitted = PayJobsHook().retrieve_payment_job(new_token)["items"][0]["clientPaymentId"]
     assert resubmitted == derive_client_payment_id("dag", "pay", "manual__1", -1, 0, generation=1)
 
@@ -455,3 +462,56 @@ def test_a_run_cleared_long_after_it_paid_finds_its_job(sandbox) -> None:
     )
     assert CreatePaymentJobOperator(task_id="pay", body=body).execute(cleared) == token
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
+
+
+@pytest.mark.parametrize(
+    ("timeout", "settle", "jobs"), [(0.5, 2.0, 1), (0.3, 0.0, 2)], ids=["waits", "control"]
+)
+def test_a_retry_waits_for_the_create_a_dead_try_left_in_flight(
+    sandbox, monkeypatch, timeout: float, settle: float, jobs: int
+) -> None:
+    """Try 1 posted and was killed while the server (not deduplicating) still worked on it."""
+    sandbox.admin.set_config(accept_duplicate_client_ids=True)
+    sandbox.admin.set_faults(slow_seconds=1.0)
+    sandbox.admin.script_faults({"fault": "slow", "method": "POST", "path": "/api/v2/payments/jobs"})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT",
+        connection_json(sandbox, timeout=timeout, create_settle_seconds=settle),
+    )
+    body = {"items": [gateway_item(0, clientPaymentId=None)]}
+    operator = CreatePaymentJobOperator(task_id="pay", body=body)
+    in_flight = operator.prepare_body(context())  # what the dead try had sent
+    headers = {"Authorization": f"Bearer {PayJobsHook().get_access_token().value}", **VERSION_HEADER}
+    dead_try = threading.Thread(
+        target=requests.post,
+        args=(sandbox.base_url + "/payments/jobs",),
+        kwargs={"json": in_flight, "headers": headers, "timeout": 10},
+    )
+    store = {"payjobs_create_started_at": datetime.now(timezone.utc).isoformat()}
+    dead_try.start()
+    wait_until(lambda: not sandbox.admin.faults()["script"], "the dead try's POST to reach the server")
+    CreatePaymentJobOperator(task_id="pay", body=body).execute(context(2, store=store))
+    dead_try.join()
+    assert len({entry["job_token"] for entry in sandbox.admin.ledger()}) == jobs
+
+
+def test_a_resubmission_searches_from_when_it_was_planned(sandbox, monkeypatch) -> None:
+    """Not from the run's start: a busy account would push that search past its bound."""
+    body = {"items": [gateway_item(0, clientPaymentId=None, memo="SANDBOX_FAIL_JOB")]}
+    first = context()
+    first["dag_run"] = SimpleNamespace(run_after=datetime.now(timezone.utc) - timedelta(days=3))
+    CreatePaymentJobOperator(task_id="pay", body=body).execute(first)
+    sandbox.admin.advance_clock(100)
+    searched_since = []
+    find = PayJobsHook.find_job_holding
+
+    def spy(self, ids, created_since):
+        searched_since.append(created_since)
+        return find(self, ids, created_since)
+
+    monkeypatch.setattr(PayJobsHook, "find_job_holding", spy)
+    retry = context(2, store=first["task_state_store"])
+    retry["dag_run"] = first["dag_run"]
+    CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
+    planned_at = datetime.fromisoformat(retry["task_state_store"]["payjobs_resubmission"]["planned_at"])
+    assert searched_since[-1] == planned_at

@@ -203,11 +203,10 @@ def test_reconciliation_reads_a_server_time_without_offset_at_its_latest() -> No
             }
         raise AssertionError("listed past a job older than the search bound")
 
-    # Up to 14 hours behind UTC could still be after the bound: look on; a day behind cannot.
-    assert (
-        find_job_holding(["id-1"], since, newest_first("2025-12-31T20:00:00", "2025-12-30T00:00:00"), dict)
-        is None
-    )
+    # Up to 14 hours behind UTC could still be after the bound: look on; a day behind cannot
+    # (and one more, older still, confirms the order).
+    jobs = newest_first("2025-12-31T20:00:00", "2025-12-30T00:00:00", "2025-12-29T00:00:00")
+    assert find_job_holding(["id-1"], since, jobs, dict) is None
 
 
 def test_a_search_that_hits_its_bound_refuses_to_guess() -> None:
@@ -242,3 +241,27 @@ def test_payment_differences_name_each_field_that_changed() -> None:
         "the job also pays z",
     ]
     assert payment_differences(body, {"items": body["items"]}) == []
+
+
+def test_a_list_that_is_not_newest_first_is_refused() -> None:
+    now = datetime.now(timezone.utc)
+    oldest_first = [
+        {
+            "token": "jobs-old",
+            "created": (now - timedelta(days=30)).isoformat(),
+            "items": [{"clientPaymentId": "x"}],
+        },
+        {"token": "jobs-new", "created": now.isoformat(), "items": [{"clientPaymentId": "p"}], "count": 1},
+    ]
+    with pytest.raises(PayJobsReconcileError, match="not newest first"):
+        find_job_holding(["p"], now - timedelta(minutes=1), iter(reversed(oldest_first[::-1])), dict)
+
+
+def test_fields_a_server_fills_in_are_not_differences_but_a_changed_payee_is() -> None:
+    portal = {"items": [{"clientPaymentId": "a", "amount": 5, "currency": "USD", "email": "x@example.com"}]}
+    resolved = {"items": [{**portal["items"][0], "programUserId": "user-1", "sourceToken": "acct-1"}]}
+    assert payment_differences(portal, resolved) == []
+    gateway = {
+        "items": [{"clientPaymentId": "a", "amount": 5, "currency": "USD", "destinationToken": "dest-1"}]
+    }
+    assert payment_differences(portal, gateway) == ["items[0].destinationToken is None, the job has 'dest-1'"]

@@ -180,11 +180,11 @@ class PayJobsHook(BaseHook):
                         # Refused as a repeat, or accepted with an unreadable answer: the job exists.
                         return self._adopt_or_raise(ids, since, wire_body, error)
                     outcome_unknown = policy.should_retry(error, "GET")
-                    unanswered = False
                     raise
                 except PayJobsTransportError as error:
                     outcome_unknown = outcome_unknown or error.request_sent
-                    unanswered = error.request_sent
+                    # Sticky: a request that went unanswered may still land after later attempts.
+                    unanswered = unanswered or error.request_sent
                     raise
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 

@@ -165,11 +165,9 @@ class CreatePaymentJobOperator(BaseOperator):
             job = self.hook.retrieve_payment_job(token)
         elif state.get(STATE_CREATE_STARTED) or context["ti"].try_number > 1:
             # An earlier try may have created the job and died before storing its token.
-            ids = client_payment_ids(body) or []
-            job = self.hook.find_job_holding(ids, self._created_since(context, state))
+            job = self._find_created_job(context, state, body)
             if job is None:
                 return None
-            self.log.info("Found payment job %s created by an earlier try", job["token"])
         else:
             return None
         differences = payment_differences(body, job)
@@ -177,11 +175,39 @@ class CreatePaymentJobOperator(BaseOperator):
             # Same ids, other payments: adopting would leave someone unpaid, creating could pay twice.
             raise AirflowFailException(
                 f"Payment job {job['token']}, created by an earlier try of this task run, does not pay "
-                f"what this try's body says: {'; '.join(differences[:10])}. Nothing was sent. The body "
-                "must render the same on every try; to pay something else, start a new DAG run or give "
-                "your own clientPaymentIds."
+                f"what this try's body says: {'; '.join(differences[:10])}. That job exists and may be "
+                "paying; nothing new was posted. The body must render the same on every try: check "
+                "that job in PayQuicker (cancel it if it is wrong), then pay anything else in a new DAG "
+                "run or under your own clientPaymentIds."
             )
         state.set(STATE_JOB_TOKEN, job["token"])
+        return job
+
+    def _find_created_job(
+        self, context: Context, state: _TaskState, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The job an earlier try created, found by its ids; waits for one that may still be landing."""
+        ids = client_payment_ids(body) or []
+        since = self._created_since(context, state)
+        job = self.hook.find_job_holding(ids, since)
+        started = state.get(STATE_CREATE_STARTED)
+        if job is None and started:
+            # The try that posted may have died waiting for the answer while the server still
+            # worked on it: give that request as long as the hook itself would have.
+            settings = self.hook.settings
+            allowed = timedelta(seconds=settings.timeout + settings.create_settle_seconds)
+            wait = (datetime.fromisoformat(started) + allowed - datetime.now(timezone.utc)).total_seconds()
+            if wait > 0:
+                self.log.warning(
+                    "An earlier try started a create at %s and no job holds its ids yet; "
+                    "looking again in %.1f s",
+                    started,
+                    wait,
+                )
+                time.sleep(wait)
+                job = self.hook.find_job_holding(ids, since)
+        if job is not None:
+            self.log.info("Found payment job %s created by an earlier try", job["token"])
         return job
 
     def _plan_resubmission(
@@ -222,7 +248,12 @@ class CreatePaymentJobOperator(BaseOperator):
         # retry that finds the failed job again and plans the same resubmission.
         state.delete(STATE_JOB_TOKEN)
         state.delete(STATE_CREATE_STARTED)
-        state.set(STATE_RESUBMISSION, {"generation": generation, "positions": plan.unpaid_positions})
+        # Its ids cannot exist before now: later searches for this resubmission start here.
+        planned_at = datetime.now(timezone.utc).isoformat()
+        state.set(
+            STATE_RESUBMISSION,
+            {"generation": generation, "positions": plan.unpaid_positions, "planned_at": planned_at},
+        )
         return generation, plan.unpaid_positions
 
     def _create(self, context: Context, state: _TaskState, body: dict[str, Any]) -> dict[str, Any]:
@@ -234,14 +265,15 @@ class CreatePaymentJobOperator(BaseOperator):
         return job
 
     def _created_since(self, context: Context, state: _TaskState) -> datetime:
-        stored = state.get(STATE_CREATE_STARTED)
+        stored = state.get(STATE_CREATE_STARTED) or (state.get(STATE_RESUBMISSION) or {}).get("planned_at")
         if stored:
             return datetime.fromisoformat(stored)
         # The earliest the run could have paid: clearing a run moves its start_date, not run_after.
+        # (logical_date is a label for the data, not a moment the run existed.)
         dag_run = context.get("dag_run")
         known = [
             moment
-            for name in ("run_after", "logical_date", "queued_at", "start_date")
+            for name in ("run_after", "queued_at", "start_date")
             if isinstance(moment := getattr(dag_run, name, None), datetime)
         ]
         return min(known) if known else datetime.now(timezone.utc) - timedelta(days=1)
