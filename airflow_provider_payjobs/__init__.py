@@ -7,6 +7,18 @@ from typing import Any
 __version__ = "0.1.0"
 
 
+# The connection form: also returned by PayJobsHook.get_ui_field_behaviour() for Airflow 3.0 and
+# 3.1, which read it from the hook rather than from the provider info.
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {"login": "Client ID", "password": "Client Secret", "host": "Base URL (optional)"},
+    "placeholders": {
+        "host": "https://api.sandbox.payquicker.io/api/v2",
+        "extra": '{"environment": "sandbox", "api_version": "2026.02.01"}',
+    },
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     """What Airflow's providers manager reads from the ``apache_airflow_provider`` entry point."""
     return {
@@ -44,18 +56,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_payjobs.hooks.payjobs.PayJobsHook",
                 "connection-type": "payjobs",
                 "hook-name": "PayQuicker Payment Jobs",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {
-                        "login": "Client ID",
-                        "password": "Client Secret",
-                        "host": "Base URL (optional)",
-                    },
-                    "placeholders": {
-                        "host": "https://api.sandbox.payquicker.io/api/v2",
-                        "extra": '{"environment": "sandbox", "api_version": "2026.02.01"}',
-                    },
-                },
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
                 "conn-fields": _connection_fields(),
             }
         ],

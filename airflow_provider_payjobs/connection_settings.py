@@ -81,7 +81,9 @@ class PayJobsSettings:
         :param connection: an Airflow ``Connection``.
         :param overrides: non-None hook arguments named like the extras.
         """
-        extras = dict(connection.extra_dejson or {})
+        # The connection form saves fields left empty as null or "": those mean "not set".
+        saved = connection.extra_dejson or {}
+        extras = {key: value for key, value in saved.items() if value not in (None, "")}
         unknown = sorted(set(extras) - KNOWN_EXTRAS)
         if unknown:
             raise PayJobsValidationError(

@@ -376,9 +376,37 @@ def test_deferrable_sensor_soft_fail_skips_on_a_failed_job(sandbox) -> None:
     sensor = PaymentJobSensor(task_id="wait", job_token=cancelled, deferrable=True, soft_fail=True)
     with pytest.raises(AirflowSkipException, match="CANCELLED"):
         sensor.execute({})
+    never = PaymentJobSensor(task_id="wait", job_token=cancelled, deferrable=True, never_fail=True)
+    with pytest.raises(AirflowSkipException, match="never_fail"):
+        never.execute({})
     strict = PaymentJobSensor(task_id="wait", job_token=cancelled, deferrable=True)
     with pytest.raises(AirflowFailException, match="CANCELLED"):
         strict.execute({})
+
+
+def test_sensor_and_cancel_operator_link_to_their_job(sandbox, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, portal_url="https://portal.example/jobs")
+    )
+    hook = PayJobsHook()
+    done = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
+    sandbox.admin.advance_clock(100)
+    sensed = context()
+    PaymentJobSensor(task_id="wait", job_token=done, deferrable=True).execute(sensed)
+    assert sensed["ti"].xcoms["job_url"] == f"https://portal.example/jobs/{done}"
+    running = hook.create_payment_job({"items": [gateway_item(1)]})["token"]
+    cancelled = context()
+    CancelPaymentJobOperator(task_id="cancel", job_token=running).execute(cancelled)
+    assert cancelled["ti"].xcoms["job_url"] == f"https://portal.example/jobs/{running}"
+
+
+def test_the_connection_id_is_templated() -> None:
+    for task in (
+        CreatePaymentJobOperator(task_id="pay", body={"items": []}),
+        CancelPaymentJobOperator(task_id="cancel", job_token="x"),
+        PaymentJobSensor(task_id="wait", job_token="x"),
+    ):
+        assert "payjobs_conn_id" in task.template_fields
 
 
 def test_no_ids_match_nothing(sandbox) -> None:

@@ -171,6 +171,11 @@ def test_settings_defaults_and_overrides() -> None:
     )
     assert tuned.retry_policy.attempts == 3 and tuned.timeout == 5.0 and tuned.verify is False
     assert tuned.api_version == "2027.01.01" and tuned.credentials.scopes == "readonly"
+    # What the connection form saves for fields left empty: null or "", meaning "not set".
+    from_form = PayJobsSettings.from_connection(
+        connection(extra={"timeout": None, "verify": None, "create_settle_seconds": "", "portal_url": None})
+    )
+    assert (from_form.timeout, from_form.verify, from_form.create_settle_seconds) == (30.0, True, 30.0)
 
 
 @pytest.mark.parametrize(

@@ -60,3 +60,11 @@ def test_airflow_providers_manager_knows_the_connection_type() -> None:
     hook_info = HookRegistry().hooks["payjobs"]
     assert hook_info.hook_class_name == "airflow_provider_payjobs.hooks.payjobs.PayJobsHook"
     assert hook_info.connection_testable
+
+
+def test_the_hook_describes_the_connection_form_for_older_airflow() -> None:
+    """Airflow 3.0 and 3.1 read the form from the hook, not from the provider info."""
+    from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+
+    connection = get_provider_info()["connection-types"][0]
+    assert PayJobsHook.get_ui_field_behaviour() == connection["ui-field-behaviour"]

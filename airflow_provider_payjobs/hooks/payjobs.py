@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
@@ -11,10 +12,10 @@ from urllib.parse import quote
 
 import requests
 
-from airflow_provider_payjobs import http_errors, reconcile
+from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, http_errors, reconcile
 from airflow_provider_payjobs.async_client import shared_async_client
 from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
-from airflow_provider_payjobs.compat import BaseHook, mask_secret
+from airflow_provider_payjobs.compat import BaseHook, get_connection_async, mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
 from airflow_provider_payjobs.models import API_VERSION_HEADER, Languages
@@ -54,6 +55,11 @@ class PayJobsHook(BaseHook):
     conn_type = "payjobs"
     hook_name = "PayQuicker Payment Jobs"
 
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form's labels and hidden fields (Airflow 3.0 and 3.1 read them here)."""
+        return copy.deepcopy(UI_FIELD_BEHAVIOUR)
+
     def __init__(
         self,
         payjobs_conn_id: str = default_conn_name,
@@ -92,7 +98,7 @@ class PayJobsHook(BaseHook):
     async def asettings(self) -> PayJobsSettings:
         """The resolved connection settings, loaded without blocking the event loop."""
         if self._settings is None:
-            self._settings = self._settings_from(await self.aget_connection(self.payjobs_conn_id))
+            self._settings = self._settings_from(await get_connection_async(self, self.payjobs_conn_id))
         return self._settings
 
     def _settings_from(self, connection: Any) -> PayJobsSettings:

@@ -24,6 +24,13 @@ class PaymentJobLink(BaseOperatorLink):
         return XCom.get_value(key=JOB_URL_KEY, ti_key=ti_key) or ""
 
 
+def push_job_link(ti: Any, portal_url: str | None, job_token: str) -> None:
+    """Push the job's portal URL to XCom for the link; nothing without a ``portal_url``."""
+    url = job_url(portal_url, job_token)
+    if url and ti is not None:
+        ti.xcom_push(key=JOB_URL_KEY, value=url)
+
+
 def job_url(portal_url: str | None, job_token: str) -> str | None:
     """The portal URL of a job from the pattern (``{job_token}`` placeholder), or None without one."""
     if not portal_url:

@@ -17,7 +17,7 @@ from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, P
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import Outcome, StatusSets
-from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, JOB_URL_KEY, PaymentJobLink, job_url
+from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, PaymentJobLink, push_job_link
 from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
 from airflow_provider_payjobs.payment_ids import with_client_payment_ids
 from airflow_provider_payjobs.reconcile import client_payment_ids, payment_differences
@@ -53,7 +53,8 @@ class CreatePaymentJobOperator(BaseOperator):
     :param deferrable: wait in the triggerer instead of the worker.
     :param poll_interval: seconds between status checks.
     :param timeout: how long to wait (seconds or timedelta); an absolute deadline carried into the trigger.
-    :param cancel_on_kill: cancel the job when the task is killed or the wait times out.
+    :param cancel_on_kill: cancel the job when the task is killed or the wait times out (a kill
+        while deferred cancels on Airflow 3.3+ only, where the triggerer calls the trigger's on_kill).
     :param resubmit_failed: on a retry after a FAILED or CANCELLED job, create a new job, with new
         derived ids, for the items that job certainly did not pay (item FAILED, CANCELLED, EXPIRED
         or VOIDED) instead of failing the task. Items it paid are never paid again; while any item's
@@ -65,7 +66,7 @@ class CreatePaymentJobOperator(BaseOperator):
     :param dry_run: validate and log the summary; create nothing.
     """
 
-    template_fields: Sequence[str] = ("body",)
+    template_fields: Sequence[str] = ("body", "payjobs_conn_id")
     template_fields_renderers = {"body": "json"}
     operator_extra_links = (PaymentJobLink(),)
     ui_color = "#d8f3e6"
@@ -280,11 +281,8 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def _publish(self, context: Context, token: str) -> None:
         self.job_token = token
-        ti = context["ti"]
-        ti.xcom_push(key=JOB_TOKEN_KEY, value=token)
-        url = job_url(self.hook.settings.portal_url, token)
-        if url:
-            ti.xcom_push(key=JOB_URL_KEY, value=url)
+        context["ti"].xcom_push(key=JOB_TOKEN_KEY, value=token)
+        push_job_link(context["ti"], self.hook.settings.portal_url, token)
 
     # --- waiting --------------------------------------------------------------------------------
 
@@ -348,7 +346,7 @@ class CancelPaymentJobOperator(BaseOperator):
         its status; ``"skip"`` logs and returns the job.
     """
 
-    template_fields: Sequence[str] = ("job_token",)
+    template_fields: Sequence[str] = ("job_token", "payjobs_conn_id")
     operator_extra_links = (PaymentJobLink(),)
     ui_color = "#f6dcdc"
 
@@ -370,6 +368,7 @@ class CancelPaymentJobOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         hook = PayJobsHook(self.payjobs_conn_id)
         job = hook.retrieve_payment_job(self.job_token)
+        push_job_link(context.get("ti"), hook.settings.portal_url, self.job_token)
         if JobStatus.parse(job.get("status")) not in TERMINAL_STATUSES:
             try:
                 return hook.cancel_payment_job(self.job_token)

@@ -18,7 +18,7 @@ from airflow_provider_payjobs.compat import (
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import StatusSets
-from airflow_provider_payjobs.links.payjobs import PaymentJobLink
+from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
 
@@ -45,7 +45,7 @@ class PaymentJobSensor(BaseSensorOperator):
         CANCELLED, EXPIRED, VOIDED or RETURNED); False accepts such a job as success.
     """
 
-    template_fields: Sequence[str] = ("job_token",)
+    template_fields: Sequence[str] = ("job_token", "payjobs_conn_id")
     operator_extra_links = (PaymentJobLink(),)
     ui_color = "#e4ecf7"
 
@@ -71,13 +71,17 @@ class PaymentJobSensor(BaseSensorOperator):
         return PayJobsHook(self.payjobs_conn_id)
 
     def execute(self, context: Context) -> Any:
+        push_job_link(context.get("ti"), self.hook.settings.portal_url, self.job_token)
         if not self.deferrable:
             return super().execute(context)
         try:
             first_look = self.poke(context)
         except AirflowFailException as error:
+            # As the base sensor does for a failing poke.
             if self.soft_fail:
                 raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
+            if getattr(self, "never_fail", False):
+                raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
             raise
         if first_look:
             return first_look.xcom_value
