@@ -65,7 +65,11 @@ def find_job_holding(
     complete: list[dict[str, Any]] = []
     oldest_allowed = created_since - CLOCK_SKEW_MARGIN
     previous = UNKNOWN_AGE
+    seen: set[Any] = set()
     for position, job in enumerate(list_jobs):
+        if job.get("token") in seen:
+            continue  # jobs created while paging push seen ones onto the next page: skip repeats
+        seen.add(job.get("token"))
         created = _latest_possible_creation(job)
         if created > previous:
             # The search stops at the first job older than its bound: only sound newest first.

@@ -51,6 +51,7 @@ FAULTS = {
     "latency_ms": 5,
 }
 MAX_TRIES = 8
+TOKEN_RACE = "401: token revoked again right after its refresh"
 # Airflow waits retry_delay (5 minutes by default) before a retry; any request of the dead try
 # has long been settled by then. The harness keeps the same order of events, scaled down.
 RETRY_DELAY_SECONDS = 0.3
@@ -129,8 +130,21 @@ def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, re
         "dag_run": None,
         "task_state_store": FileTaskStateStore(Path(state_dir) / f"run-{run_number}.json"),
     }
-    job = operator.execute(context)
+    try:
+        job = operator.execute(context)
+    except Exception as error:  # the harness reports why a try failed, then fails it as Airflow would
+        with open(Path(state_dir) / f"errors-{run_number}.txt", "a") as errors:
+            errors.write(_failure_kind(error) + "\n")
+        raise
     Path(result_path).write_text(json.dumps({"status": job["status"], "token": job["token"]}))
+
+
+def _failure_kind(error: Exception) -> str:
+    # The harness revokes every token a few times a second; now and then it does so again
+    # between the hook's refresh after a 401 and its use. Real tokens expire, they are not revoked.
+    if "HTTP 401" in str(error):
+        return TOKEN_RACE
+    return f"{type(error).__name__}: {str(error)[:160]}"
 
 
 def _silence_output() -> None:
@@ -144,6 +158,7 @@ def _silence_output() -> None:
 class RunOutcome:
     tries: int = 0
     kills: int = 0
+    failed_tries: Counter = field(default_factory=Counter)  # why tries failed without being killed
     # Where each SIGKILL landed, read from what the task state store held before and after the try.
     kill_phases: Counter = field(default_factory=Counter)
     status: str | None = None
@@ -164,17 +179,23 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
             target=run_one_try, args=(run_number, try_number, items, state_dir, str(result_path))
         )
         worker.start()
+        killed = False
         if randomness.random() < kill_rate:
             worker.join(randomness.uniform(0.0, 0.25))
             if worker.is_alive():
                 worker.kill()  # SIGKILL; no error if it ended a moment ago
                 worker.join()
+                killed = True
                 outcome.kills += 1
                 outcome.kill_phases[_kill_phase(before, store.read_all())] += 1
         worker.join(180)
         if worker.is_alive():
             worker.kill()
             worker.join()
+        errors = Path(state_dir) / f"errors-{run_number}.txt"
+        if not killed and not result_path.exists() and errors.exists():
+            outcome.failed_tries.update(errors.read_text().splitlines())
+        errors.unlink(missing_ok=True)
         if result_path.exists():
             result = json.loads(result_path.read_text())
             outcome.status, outcome.token = result["status"], result["token"]
@@ -241,6 +262,7 @@ def soak(
         "tries": sum(outcome.tries for outcome in outcomes),
         "SIGKILLs": sum(outcome.kills for outcome in outcomes),
         "SIGKILLs by phase": dict(sum((outcome.kill_phases for outcome in outcomes), Counter())),
+        "failed tries": dict(sum((outcome.failed_tries for outcome in outcomes), Counter())),
         "runs completed": sum(outcome.status == "COMPLETED" for outcome in outcomes),
         "intended payouts": len(intended_ids),
         "payouts made": sum(made.values()),

@@ -270,3 +270,17 @@ def test_fields_a_server_fills_in_are_not_differences_but_a_changed_payee_is() -
         "items": [{"clientPaymentId": "a", "amount": 5, "currency": "USD", "destinationToken": "dest-1"}]
     }
     assert payment_differences(portal, gateway) == ["items[0].destinationToken is None, the job has 'dest-1'"]
+
+
+def test_jobs_repeated_by_paging_while_jobs_are_created_are_not_an_order_violation() -> None:
+    now = datetime.now(timezone.utc)
+
+    def job(token: str, minutes_ago: int, payment_id: str) -> dict:
+        created = (now - timedelta(minutes=minutes_ago)).isoformat()
+        return {"token": token, "created": created, "items": [{"clientPaymentId": payment_id}], "count": 1}
+
+    # Page 1 ends with jobs a and b; two new jobs pushed both onto page 2, which repeats them.
+    listed = [job("a", 1, "x"), job("b", 2, "x"), job("a", 1, "x"), job("b", 2, "x"), job("c", 3, "p")]
+    listed += [job("d", 60, "y"), job("e", 61, "z")]
+    found = find_job_holding(["p"], now - timedelta(minutes=5), iter(listed), dict)
+    assert found["token"] == "c"

@@ -24,5 +24,8 @@ def test_no_duplicate_and_no_missing_payout(sandbox_process, mode: str) -> None:
     assert report["intended payouts"] == 120
     assert (report["duplicates"], report["missing"], report["unexpected"]) == (0, 0, 0)
     assert report["SIGKILLs"] > 0 and report["faults injected"] > 0, "the run really was hostile"
+    # Faults are recovered within a try; only kills cost one. The exception: a token revoked by
+    # the harness again between the hook's refresh and its use (a 401 twice in one call).
+    assert set(report["failed tries"]) <= {soak.TOKEN_RACE}, report["failed tries"]
     # The kill that matters most: after the create started, before the job token was kept.
     assert report["SIGKILLs by phase"].get("create started, token not stored", 0) > 0, report
