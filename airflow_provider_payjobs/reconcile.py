@@ -71,7 +71,7 @@ def find_job_holding(
             continue  # jobs created while paging push seen ones onto the next page: skip repeats
         seen.add(job.get("token"))
         created = _latest_possible_creation(job)
-        if created > previous:
+        if created != UNKNOWN_AGE and created > previous:
             # The search stops at the first job older than its bound: only sound newest first.
             raise PayJobsReconcileError(
                 f"the job list is not newest first (job {job.get('token')} follows an older one): "
@@ -136,7 +136,7 @@ def payment_differences(body: Mapping[str, Any], job: Mapping[str, Any]) -> list
                 continue
             if not _same_value(item.get(name), existing.get(name)):
                 differences.append(
-                    f"items[{position}].{name} is {item.get(name)!r}, the job has {existing[name]!r}"
+                    f"items[{position}].{name} is {item.get(name)!r}, the job has {existing.get(name)!r}"
                 )
     if held:
         differences.append(f"the job also pays {', '.join(sorted(str(payment_id) for payment_id in held))}")

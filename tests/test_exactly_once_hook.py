@@ -161,3 +161,21 @@ def test_a_job_holding_the_ids_but_paying_otherwise_is_not_adopted(sandbox) -> N
         hook.create_payment_job(changed)
     assert first["token"] in str(caught.value)
     assert len(sandbox.admin.ledger()) == 3, "nothing more paid"
+
+
+def test_an_unanswered_create_still_gets_its_settle_time_after_an_answered_failure(
+    sandbox, monkeypatch
+) -> None:
+    """Unanswered (slow), then a 503: the slow request may still land, so the next attempt waits."""
+    sandbox.admin.set_config(accept_duplicate_client_ids=True)
+    sandbox.admin.set_faults(slow_seconds=2.5)
+    sandbox.admin.script_faults(
+        {"fault": "slow", "method": "POST", "path": JOBS}, {"fault": "503", "method": "POST", "path": JOBS}
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.3, create_settle_seconds=1.5)
+    )
+    PayJobsHook().create_payment_job(BODY)
+    wait_until(lambda: any(entry.get("fault") == "slow" for entry in api_calls(sandbox)), "the slow create")
+    assert len({entry["job_token"] for entry in sandbox.admin.ledger()}) == 1
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 2, "the slow one and the 503; no third"

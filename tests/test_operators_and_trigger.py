@@ -16,7 +16,7 @@ from conftest import api_calls, connection_json, logged, wait_until
 from payloads import gateway_item
 
 from airflow_provider_payjobs.async_client import ASYNC_CLIENTS
-from airflow_provider_payjobs.compat import AirflowFailException
+from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.links.payjobs import job_url
@@ -422,11 +422,11 @@ def test_a_completed_job_with_a_failed_item_fails_the_wait_and_resubmits_only_th
         ]
     }
     first = context()
-    token = CreatePaymentJobOperator(task_id="pay", body=body).execute(first)
-    sandbox.admin.advance_clock(100)  # COMPLETED, item 1 FAILED
+    finish_once_created(sandbox, first)  # COMPLETED, item 1 FAILED
     waiting = CreatePaymentJobOperator(task_id="pay", body=body, wait_for_completion=True, poll_interval=0.01)
     with pytest.raises(AirflowFailException, match="not every item was paid") as caught:
-        waiting.execute(context(2, store=first["task_state_store"]))
+        waiting.execute(first)
+    token = first["ti"].xcoms["job_token"]
     assert token in str(caught.value) and "FAILED" in str(caught.value)
     accepting = CreatePaymentJobOperator(
         task_id="pay", body=body, wait_for_completion=True, fail_on_failed_items=False
@@ -436,6 +436,49 @@ def test_a_completed_job_with_a_failed_item_fails_the_wait_and_resubmits_only_th
     new_token = CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
     resubmitted = PayJobsHook().retrieve_payment_job(new_token)["items"]
     assert [item["destinationToken"] for item in resubmitted] == [gateway_item(1)["destinationToken"]]
+
+
+def finish_once_created(sandbox, ctx: dict) -> threading.Thread:
+    """Move the sandbox clock past the lifecycle as soon as the task in ``ctx`` created its job."""
+
+    def advance() -> None:
+        wait_until(lambda: "job_token" in ctx["ti"].xcoms, "the job to be created")
+        sandbox.admin.advance_clock(100)
+
+    helper = threading.Thread(target=advance, daemon=True)
+    helper.start()
+    return helper
+
+
+def test_a_failed_wait_with_resubmit_failed_is_left_to_airflow_retries(sandbox) -> None:
+    body = {"items": [gateway_item(0, clientPaymentId=None, memo="SANDBOX_FAIL_JOB_PARTLY")]}
+    first = context()
+    finish_once_created(sandbox, first)
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body=body, wait_for_completion=True, poll_interval=0.01, resubmit_failed=True
+    )
+    with pytest.raises(AirflowException, match="a retry pays its unpaid items") as caught:
+        operator.execute(first)
+    assert not isinstance(caught.value, AirflowFailException), "AirflowFailException would skip retries"
+
+
+def test_sensor_and_trigger_fail_on_a_completed_job_with_a_failed_item(sandbox) -> None:
+    hook = PayJobsHook()
+    token = hook.create_payment_job({"items": [gateway_item(0), gateway_item(1, memo="SANDBOX_FAIL_ITEM")]})[
+        "token"
+    ]
+    sandbox.admin.advance_clock(100)
+    with pytest.raises(AirflowFailException, match="not every item was paid"):
+        PaymentJobSensor(task_id="wait", job_token=token).poke({})
+    assert PaymentJobSensor(task_id="wait", job_token=token, fail_on_failed_items=False).poke({})
+    trigger = PaymentJobTrigger(token, "payjobs_default", time.time() + 60, poll_interval=0.01)
+
+    async def first_event() -> dict:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    assert asyncio.run(first_event())["status"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -492,19 +535,21 @@ def test_a_run_cleared_long_after_it_paid_finds_its_job(sandbox) -> None:
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
 
 
-@pytest.mark.parametrize(
-    ("timeout", "settle", "jobs"), [(0.5, 2.0, 1), (0.3, 0.0, 2)], ids=["waits", "control"]
-)
+@pytest.mark.parametrize(("last_post", "jobs"), [(True, 1), (False, 2)], ids=["waits", "control"])
 def test_a_retry_waits_for_the_create_a_dead_try_left_in_flight(
-    sandbox, monkeypatch, timeout: float, settle: float, jobs: int
+    sandbox, monkeypatch, last_post: bool, jobs: int
 ) -> None:
-    """Try 1 posted and was killed while the server (not deduplicating) still worked on it."""
+    """
+    A try posted again and was killed while the server (not deduplicating) still worked on it.
+
+    The first create attempt was long ago; the wait runs from the last POST, which the control
+    does not record, so the control posts a second time.
+    """
     sandbox.admin.set_config(accept_duplicate_client_ids=True)
     sandbox.admin.set_faults(slow_seconds=1.0)
     sandbox.admin.script_faults({"fault": "slow", "method": "POST", "path": "/api/v2/payments/jobs"})
     monkeypatch.setenv(
-        "AIRFLOW_CONN_PAYJOBS_DEFAULT",
-        connection_json(sandbox, timeout=timeout, create_settle_seconds=settle),
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.5, create_settle_seconds=2.0)
     )
     body = {"items": [gateway_item(0, clientPaymentId=None)]}
     operator = CreatePaymentJobOperator(task_id="pay", body=body)
@@ -515,7 +560,10 @@ def test_a_retry_waits_for_the_create_a_dead_try_left_in_flight(
         args=(sandbox.base_url + "/payments/jobs",),
         kwargs={"json": in_flight, "headers": headers, "timeout": 10},
     )
-    store = {"payjobs_create_started_at": datetime.now(timezone.utc).isoformat()}
+    now = datetime.now(timezone.utc)
+    store = {"payjobs_create_started_at": (now - timedelta(seconds=10)).isoformat()}
+    if last_post:
+        store["payjobs_last_post_at"] = now.isoformat()
     dead_try.start()
     wait_until(lambda: not sandbox.admin.faults()["script"], "the dead try's POST to reach the server")
     CreatePaymentJobOperator(task_id="pay", body=body).execute(context(2, store=store))
@@ -543,3 +591,16 @@ def test_a_resubmission_searches_from_when_it_was_planned(sandbox, monkeypatch) 
     CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
     planned_at = datetime.fromisoformat(retry["task_state_store"]["payjobs_resubmission"]["planned_at"])
     assert searched_since[-1] == planned_at
+
+
+def test_the_first_create_bounds_the_search_and_every_post_is_recorded(sandbox) -> None:
+    long_ago = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    sandbox.admin.script_faults({"fault": "503", "method": "POST", "path": "/api/v2/payments/jobs"})
+    retry = context(2, store={"payjobs_create_started_at": long_ago})
+    CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0, clientPaymentId=None)]}).execute(
+        retry
+    )
+    store = retry["task_state_store"]
+    assert store["payjobs_create_started_at"] == long_ago, "an earlier try's first attempt stays the bound"
+    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 2
+    assert datetime.fromisoformat(store["payjobs_last_post_at"]) > datetime.fromisoformat(long_ago)

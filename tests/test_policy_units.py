@@ -198,20 +198,36 @@ def test_bad_connections_name_the_field(fields: dict, extra: dict, field: str) -
 def test_reconciliation_reads_a_server_time_without_offset_at_its_latest() -> None:
     since = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
-    def newest_first(*created: str):
-        for number, moment in enumerate(created):
-            yield {
-                "token": f"jobs-{number}",
-                "created": moment,
-                "items": [{"clientPaymentId": "other"}],
-                "count": 1,
-            }
+    def newest_first(*jobs: tuple[str, str]):
+        for number, (moment, payment_id) in enumerate(jobs):
+            yield {"token": f"jobs-{number}", "created": moment, "items": [{"clientPaymentId": payment_id}]}
         raise AssertionError("listed past a job older than the search bound")
 
-    # Up to 14 hours behind UTC could still be after the bound: look on; a day behind cannot
-    # (and one more, older still, confirms the order).
-    jobs = newest_first("2025-12-31T20:00:00", "2025-12-30T00:00:00", "2025-12-29T00:00:00")
-    assert find_job_holding(["id-1"], since, jobs, dict) is None
+    # 20:00 without offset may be as late as 10:00 UTC the next day: still within the bound, so
+    # it is looked at and found. A day earlier cannot be; one more, older still, confirms the order.
+    jobs = newest_first(
+        ("2025-12-31T20:00:00", "mine"), ("2025-12-30T00:00:00", "x"), ("2025-12-29T00:00:00", "y")
+    )
+    assert find_job_holding(["mine"], since, jobs, dict)["token"] == "jobs-0"
+
+
+def test_a_job_without_a_readable_time_is_looked_at_without_breaking_the_order() -> None:
+    now = datetime.now(timezone.utc)
+    listed = [
+        {"token": "a", "created": now.isoformat(), "items": [{"clientPaymentId": "x"}]},
+        {"token": "b", "created": "yesterday-ish", "items": [{"clientPaymentId": "p"}]},
+        {"token": "c", "created": (now - timedelta(days=1)).isoformat(), "items": [{"clientPaymentId": "y"}]},
+        {"token": "d", "created": (now - timedelta(days=2)).isoformat(), "items": [{"clientPaymentId": "z"}]},
+    ]
+    assert find_job_holding(["p"], now - timedelta(minutes=1), iter(listed), dict)["token"] == "b"
+
+
+def test_list_entries_with_only_some_of_their_items_are_read_in_full() -> None:
+    now = datetime.now(timezone.utc).isoformat()
+    summary = {"token": "jobs-1", "created": now, "count": 3, "items": [{"clientPaymentId": "a"}]}
+    full = {**summary, "items": [{"clientPaymentId": payment_id} for payment_id in "abc"]}
+    found = find_job_holding(["a", "b", "c"], datetime.now(timezone.utc), iter([summary]), lambda token: full)
+    assert found["items"] == full["items"]
 
 
 def test_a_search_that_hits_its_bound_refuses_to_guess() -> None:

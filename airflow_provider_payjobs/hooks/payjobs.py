@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
@@ -152,7 +152,11 @@ class PayJobsHook(BaseHook):
             page += 1
 
     def create_payment_job(
-        self, body: Mapping[str, Any], *, created_since: datetime | None = None
+        self,
+        body: Mapping[str, Any],
+        *,
+        created_since: datetime | None = None,
+        before_post: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
         """
         Create a payment job (PaymentJobResult). The body is validated first.
@@ -166,6 +170,8 @@ class PayJobsHook(BaseHook):
         :param body: a GatewayPaymentJob or PortalPaymentJob; datetimes are sent as RFC 3339 UTC.
         :param created_since: when the first attempt to create this job started, if earlier
             than this call (a task retry); bounds the search for an existing job.
+        :param before_post: called right before each POST is sent (the operator records when, so
+            that a later try knows how long a request it never saw answered may still land).
         """
         wire_body = normalize_body(body) if isinstance(body, Mapping) else body
         validate_create_body(wire_body)
@@ -180,6 +186,8 @@ class PayJobsHook(BaseHook):
                     if existing is not None:
                         return existing
                 try:
+                    if before_post is not None:
+                        before_post()
                     return self._send_once("POST", JOBS_PATH, None, wire_body)
                 except PayJobsApiError as error:
                     if ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):

@@ -12,7 +12,13 @@ from typing import Any
 
 import pendulum
 
-from airflow_provider_payjobs.compat import AirflowFailException, BaseOperator, Context, conf
+from airflow_provider_payjobs.compat import (
+    AirflowException,
+    AirflowFailException,
+    BaseOperator,
+    Context,
+    conf,
+)
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsValidationError
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
@@ -24,12 +30,13 @@ from airflow_provider_payjobs.reconcile import client_payment_ids, payment_diffe
 from airflow_provider_payjobs.resubmission import plan_resubmission
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.validation import normalize_body, to_rfc3339, validate_create_body
-from airflow_provider_payjobs.waiting import TIMEOUT, JobWait, failure_message, job_from_event
+from airflow_provider_payjobs.waiting import FAILED, TIMEOUT, JobWait, failure_message, job_from_event
 
 DEFAULT_TIMEOUT = timedelta(hours=24)
 # Keys in Airflow's task state store (3.3+). Renaming one breaks retries already in flight.
 STATE_JOB_TOKEN = "payjobs_job_token"
 STATE_CREATE_STARTED = "payjobs_create_started_at"
+STATE_LAST_POST = "payjobs_last_post_at"  # when a POST of this job was last sent, by any try
 # {"generation": n, "positions": [...]}: the n-th resubmission and which of the body's items it pays.
 STATE_RESUBMISSION = "payjobs_resubmission"
 
@@ -58,9 +65,11 @@ class CreatePaymentJobOperator(BaseOperator):
     :param resubmit_failed: on a retry after a FAILED or CANCELLED job, create a new job, with new
         derived ids, for the items that job certainly did not pay (item FAILED, CANCELLED, EXPIRED
         or VOIDED) instead of failing the task. Items it paid are never paid again; while any item's
-        outcome is unclear nothing is resubmitted.
+        outcome is unclear nothing is resubmitted. A wait that ends in a failed job then fails the
+        try as retryable, so the task's ``retries`` do the resubmitting.
     :param fail_on_failed_items: when waiting, a COMPLETED job with an item FAILED, CANCELLED,
-        EXPIRED, VOIDED or RETURNED fails the task (and ``resubmit_failed`` may pay those items).
+        EXPIRED, VOIDED or RETURNED fails the task (retryably with ``resubmit_failed``, whose retry
+        pays those items).
     :param max_items: refuse a job with more items.
     :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
     :param dry_run: validate and log the summary; create nothing.
@@ -191,18 +200,18 @@ class CreatePaymentJobOperator(BaseOperator):
         ids = client_payment_ids(body) or []
         since = self._created_since(context, state)
         job = self.hook.find_job_holding(ids, since)
-        started = state.get(STATE_CREATE_STARTED)
-        if job is None and started:
+        posted = state.get(STATE_LAST_POST) or state.get(STATE_CREATE_STARTED)
+        if job is None and posted:
             # The try that posted may have died waiting for the answer while the server still
             # worked on it: give that request as long as the hook itself would have.
             settings = self.hook.settings
             allowed = timedelta(seconds=settings.timeout + settings.create_settle_seconds)
-            wait = (datetime.fromisoformat(started) + allowed - datetime.now(timezone.utc)).total_seconds()
+            wait = (datetime.fromisoformat(posted) + allowed - datetime.now(timezone.utc)).total_seconds()
             if wait > 0:
                 self.log.warning(
-                    "An earlier try started a create at %s and no job holds its ids yet; "
+                    "An earlier try posted a create at %s and no job holds its ids yet; "
                     "looking again in %.1f s",
-                    started,
+                    posted,
                     wait,
                 )
                 time.sleep(wait)
@@ -249,6 +258,7 @@ class CreatePaymentJobOperator(BaseOperator):
         # retry that finds the failed job again and plans the same resubmission.
         state.delete(STATE_JOB_TOKEN)
         state.delete(STATE_CREATE_STARTED)
+        state.delete(STATE_LAST_POST)
         # Its ids cannot exist before now: later searches for this resubmission start here.
         planned_at = datetime.now(timezone.utc).isoformat()
         state.set(
@@ -260,7 +270,11 @@ class CreatePaymentJobOperator(BaseOperator):
     def _create(self, context: Context, state: _TaskState, body: dict[str, Any]) -> dict[str, Any]:
         if not state.get(STATE_CREATE_STARTED):  # the first attempt bounds every later search
             state.set(STATE_CREATE_STARTED, datetime.now(timezone.utc).isoformat())
-        job = self.hook.create_payment_job(body, created_since=self._created_since(context, state))
+        job = self.hook.create_payment_job(
+            body,
+            created_since=self._created_since(context, state),
+            before_post=lambda: state.set(STATE_LAST_POST, datetime.now(timezone.utc).isoformat()),
+        )
         state.set(STATE_JOB_TOKEN, job["token"])
         self.log.info("Created payment job %s with %d items", job["token"], len(body["items"]))
         return job
@@ -317,7 +331,15 @@ class CreatePaymentJobOperator(BaseOperator):
     def _finish(self, event: dict[str, Any] | None) -> dict[str, Any]:
         if event and event.get("status") == TIMEOUT and self.cancel_on_kill:
             self._cancel_quietly(event.get("job_token"), "the wait timed out")
-        job = job_from_event(event, self.status_sets)
+        try:
+            job = job_from_event(event, self.status_sets)
+        except AirflowFailException as error:
+            if self.resubmit_failed and (event or {}).get("status") == FAILED:
+                # Let Airflow retry the task: the retry pays what this job left unpaid.
+                raise AirflowException(
+                    f"{error}; a retry pays its unpaid items (resubmit_failed=True)"
+                ) from error
+            raise
         self.log.info("Payment job %s finished %s", job.get("token"), job.get("status"))
         return job
 
