@@ -34,6 +34,7 @@ from typing import Any
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
+    STATE_LAST_POST,
     CreatePaymentJobOperator,
 )
 from airflow_provider_payjobs.payment_ids import derive_client_payment_id
@@ -181,7 +182,11 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
         worker.start()
         killed = False
         if randomness.random() < kill_rate:
-            worker.join(randomness.uniform(0.0, 0.25))
+            if randomness.random() < 0.5:
+                worker.join(randomness.uniform(0.0, 0.25))  # anywhere in the try
+            else:  # around its POST, the riskiest moment, whatever the machine's speed
+                _wait_for_a_post(worker, store, before)
+                worker.join(randomness.uniform(0.0, 0.03))
             if worker.is_alive():
                 worker.kill()  # SIGKILL; no error if it ended a moment ago
                 worker.join()
@@ -204,13 +209,22 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
     return outcome
 
 
+def _wait_for_a_post(worker: Any, store: FileTaskStateStore, before: dict[str, Any]) -> None:
+    """Until the try records that it is about to POST (or ends)."""
+    deadline = time.monotonic() + 30
+    while worker.is_alive() and time.monotonic() < deadline:
+        if store.read_all().get(STATE_LAST_POST) != before.get(STATE_LAST_POST):
+            return
+        time.sleep(0.002)
+
+
 def _kill_phase(before: dict[str, Any], after: dict[str, Any]) -> str:
     """Where a killed try stopped: the riskiest place is after the create, before its token was kept."""
     if before.get(STATE_JOB_TOKEN):
         return "waiting on a stored job"
     if after.get(STATE_JOB_TOKEN):
         return "waiting after its create"
-    if after.get(STATE_CREATE_STARTED) != before.get(STATE_CREATE_STARTED):
+    if any(after.get(key) != before.get(key) for key in (STATE_CREATE_STARTED, STATE_LAST_POST)):
         return "create started, token not stored"
     return "before its create"
 
