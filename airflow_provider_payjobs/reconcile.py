@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -63,31 +63,7 @@ def find_job_holding(
         return None  # no ids, nothing to match: every job would "hold" the empty set
     holders: dict[str, list[str]] = defaultdict(list)
     complete: list[dict[str, Any]] = []
-    oldest_allowed = created_since - CLOCK_SKEW_MARGIN
-    previous = UNKNOWN_AGE
-    seen: set[Any] = set()
-    for position, job in enumerate(list_jobs):
-        if job.get("token") in seen:
-            continue  # jobs created while paging push seen ones onto the next page: skip repeats
-        seen.add(job.get("token"))
-        created = _latest_possible_creation(job)
-        if created != UNKNOWN_AGE and created > previous:
-            # The search stops at the first job older than its bound: only sound newest first.
-            raise PayJobsReconcileError(
-                f"the job list is not newest first (job {job.get('token')} follows an older one): "
-                "cannot tell whether a job already holds these clientPaymentIds"
-            )
-        if previous < oldest_allowed:
-            break  # one job past the bound was seen to be older still: the order holds
-        previous = previous if created == UNKNOWN_AGE else created
-        if created < oldest_allowed:
-            continue  # past the bound: read one more job only to check the order
-        if position >= MAX_PAGES * 50:
-            # "Not found" here would be a guess, and a wrong guess pays twice.
-            raise PayJobsReconcileError(
-                f"looked through {position} jobs without reaching {oldest_allowed.isoformat()}: "
-                "cannot tell whether a job already holds these clientPaymentIds"
-            )
+    for job in _jobs_created_since(list_jobs, created_since - CLOCK_SKEW_MARGIN):
         items = job.get("items")
         if not items or len(items) < _count(job):  # a summary without (all) its items
             job = retrieve_job(job["token"])
@@ -107,6 +83,40 @@ def find_job_holding(
     if holders:
         raise PayJobsConflictError(dict(holders))
     return None
+
+
+def _jobs_created_since(
+    list_jobs: Iterable[Mapping[str, Any]], oldest_allowed: datetime
+) -> Iterator[Mapping[str, Any]]:
+    """
+    Each listed job created since ``oldest_allowed``, once, checking the list is newest first.
+
+    :raises PayJobsReconcileError: the list is not newest first, or it reached its bound of jobs
+        first: "not found" would then be a guess, and a wrong guess pays twice.
+    """
+    previous = UNKNOWN_AGE
+    seen: set[Any] = set()
+    for position, job in enumerate(list_jobs):
+        if job.get("token") in seen:
+            continue  # jobs created while paging push seen ones onto the next page: skip repeats
+        seen.add(job.get("token"))
+        created = _latest_possible_creation(job)
+        if created != UNKNOWN_AGE and created > previous:
+            raise PayJobsReconcileError(
+                f"the job list is not newest first (job {job.get('token')} follows an older one): "
+                "cannot tell whether a job already holds these clientPaymentIds"
+            )
+        if created != UNKNOWN_AGE and previous < oldest_allowed:
+            return  # one dated job past the bound was seen to be older still: the order holds
+        previous = previous if created == UNKNOWN_AGE else created
+        if created < oldest_allowed:
+            continue  # past the bound: read one more job only to check the order
+        if position >= MAX_PAGES * 50:
+            raise PayJobsReconcileError(
+                f"looked through {position} jobs without reaching {oldest_allowed.isoformat()}: "
+                "cannot tell whether a job already holds these clientPaymentIds"
+            )
+        yield job
 
 
 # The fields that say who is paid what, for every id. Amount, currency and a gateway payee must

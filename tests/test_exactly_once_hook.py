@@ -168,12 +168,14 @@ def test_an_unanswered_create_still_gets_its_settle_time_after_an_answered_failu
 ) -> None:
     """Unanswered (slow), then a 503: the slow request may still land, so the next attempt waits."""
     sandbox.admin.set_config(accept_duplicate_client_ids=True)
-    sandbox.admin.set_faults(slow_seconds=2.5)
+    # Timeline: the slow POST lands at 4.0 s; attempt 2 looks at 0.3 s and 2.8 s (settled), posts
+    # and gets the 503; attempt 3, still settling, looks again at about 5.3 s and finds it.
+    sandbox.admin.set_faults(slow_seconds=4.0)
     sandbox.admin.script_faults(
         {"fault": "slow", "method": "POST", "path": JOBS}, {"fault": "503", "method": "POST", "path": JOBS}
     )
     monkeypatch.setenv(
-        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.3, create_settle_seconds=1.5)
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.3, create_settle_seconds=2.5)
     )
     PayJobsHook().create_payment_job(BODY)
     wait_until(lambda: any(entry.get("fault") == "slow" for entry in api_calls(sandbox)), "the slow create")

@@ -422,10 +422,13 @@ def test_a_completed_job_with_a_failed_item_fails_the_wait_and_resubmits_only_th
         ]
     }
     first = context()
-    finish_once_created(sandbox, first)  # COMPLETED, item 1 FAILED
-    waiting = CreatePaymentJobOperator(task_id="pay", body=body, wait_for_completion=True, poll_interval=0.01)
+    helper = finish_once_created(sandbox, first)  # COMPLETED, item 1 FAILED
+    waiting = CreatePaymentJobOperator(
+        task_id="pay", body=body, wait_for_completion=True, poll_interval=0.01, timeout=30
+    )
     with pytest.raises(AirflowFailException, match="not every item was paid") as caught:
         waiting.execute(first)
+    helper.join()
     token = first["ti"].xcoms["job_token"]
     assert token in str(caught.value) and "FAILED" in str(caught.value)
     accepting = CreatePaymentJobOperator(
@@ -450,16 +453,43 @@ def finish_once_created(sandbox, ctx: dict) -> threading.Thread:
     return helper
 
 
-def test_a_failed_wait_with_resubmit_failed_is_left_to_airflow_retries(sandbox) -> None:
-    body = {"items": [gateway_item(0, clientPaymentId=None, memo="SANDBOX_FAIL_JOB_PARTLY")]}
+@pytest.mark.parametrize(
+    ("memo", "own_ids", "cancel", "retryable"),
+    [
+        ("SANDBOX_FAIL_JOB_PARTLY", False, False, True),
+        ("SANDBOX_FAIL_JOB_PARTLY", True, False, False),  # new ids are the user's to choose
+        ("payout", False, True, False),  # someone cancelled it: a person decides
+    ],
+    ids=["failed", "own ids", "cancelled"],
+)
+def test_a_failed_wait_with_resubmit_failed_is_left_to_airflow_retries(
+    sandbox, memo: str, own_ids: bool, cancel: bool, retryable: bool
+) -> None:
+    item = gateway_item(0, memo=memo) if own_ids else gateway_item(0, clientPaymentId=None, memo=memo)
     first = context()
-    finish_once_created(sandbox, first)
+
+    def finish_or_cancel() -> None:
+        wait_until(lambda: "job_token" in first["ti"].xcoms, "the job to be created")
+        if cancel:
+            PayJobsHook().cancel_payment_job(first["ti"].xcoms["job_token"])
+        sandbox.admin.advance_clock(100)
+
+    helper = threading.Thread(target=finish_or_cancel, daemon=True)
+    helper.start()
     operator = CreatePaymentJobOperator(
-        task_id="pay", body=body, wait_for_completion=True, poll_interval=0.01, resubmit_failed=True
+        task_id="pay",
+        body={"items": [item]},
+        wait_for_completion=True,
+        poll_interval=0.01,
+        timeout=30,
+        resubmit_failed=True,
     )
-    with pytest.raises(AirflowException, match="a retry pays its unpaid items") as caught:
+    with pytest.raises(AirflowException) as caught:
         operator.execute(first)
-    assert not isinstance(caught.value, AirflowFailException), "AirflowFailException would skip retries"
+    helper.join()
+    # AirflowFailException skips Airflow's retries; a plain AirflowException gets them.
+    assert isinstance(caught.value, AirflowFailException) is not retryable
+    assert ("a retry pays its unpaid items" in str(caught.value)) is retryable
 
 
 def test_sensor_and_trigger_fail_on_a_completed_job_with_a_failed_item(sandbox) -> None:
@@ -546,10 +576,11 @@ def test_a_retry_waits_for_the_create_a_dead_try_left_in_flight(
     does not record, so the control posts a second time.
     """
     sandbox.admin.set_config(accept_duplicate_client_ids=True)
-    sandbox.admin.set_faults(slow_seconds=1.0)
+    # The dead try's POST lands at 2 s; with its last POST recorded the retry looks again at 4 s.
+    sandbox.admin.set_faults(slow_seconds=2.0)
     sandbox.admin.script_faults({"fault": "slow", "method": "POST", "path": "/api/v2/payments/jobs"})
     monkeypatch.setenv(
-        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.5, create_settle_seconds=2.0)
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.5, create_settle_seconds=3.0)
     )
     body = {"items": [gateway_item(0, clientPaymentId=None)]}
     operator = CreatePaymentJobOperator(task_id="pay", body=body)
@@ -604,3 +635,25 @@ def test_the_first_create_bounds_the_search_and_every_post_is_recorded(sandbox) 
     assert store["payjobs_create_started_at"] == long_ago, "an earlier try's first attempt stays the bound"
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 2
     assert datetime.fromisoformat(store["payjobs_last_post_at"]) > datetime.fromisoformat(long_ago)
+
+
+def test_the_last_post_is_recorded_when_the_request_leaves(sandbox, monkeypatch) -> None:
+    """After the token is in hand, and again for the send that follows a 401."""
+    sent_at = []
+    send = PayJobsHook._send
+
+    def spy(self, method, path, *args):
+        if method == "POST":
+            sent_at.append(datetime.now(timezone.utc))
+        return send(self, method, path, *args)
+
+    monkeypatch.setattr(PayJobsHook, "_send", spy)
+    PayJobsHook().get_access_token()
+    sandbox.admin.expire_tokens()  # the first POST is answered 401, then sent again
+    ctx = context()
+    CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0, clientPaymentId=None)]}).execute(
+        ctx
+    )
+    assert len(sent_at) == 2
+    recorded = datetime.fromisoformat(ctx["task_state_store"]["payjobs_last_post_at"])
+    assert sent_at[0] < recorded <= sent_at[1]

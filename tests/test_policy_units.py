@@ -300,3 +300,14 @@ def test_jobs_repeated_by_paging_while_jobs_are_created_are_not_an_order_violati
     listed += [job("d", 60, "y"), job("e", 61, "z")]
     found = find_job_holding(["p"], now - timedelta(minutes=5), iter(listed), dict)
     assert found["token"] == "c"
+
+
+def test_an_undated_job_after_the_bound_is_still_looked_at() -> None:
+    now = datetime.now(timezone.utc)
+    listed = [
+        {"token": "a", "created": now.isoformat(), "items": [{"clientPaymentId": "x"}]},
+        {"token": "b", "created": (now - timedelta(days=1)).isoformat(), "items": [{"clientPaymentId": "y"}]},
+        {"token": "c", "created": None, "items": [{"clientPaymentId": "p"}]},
+        {"token": "d", "created": (now - timedelta(days=2)).isoformat(), "items": [{"clientPaymentId": "z"}]},
+    ]
+    assert find_job_holding(["p"], now - timedelta(minutes=1), iter(listed), dict)["token"] == "c"

@@ -186,9 +186,7 @@ class PayJobsHook(BaseHook):
                     if existing is not None:
                         return existing
                 try:
-                    if before_post is not None:
-                        before_post()
-                    return self._send_once("POST", JOBS_PATH, None, wire_body)
+                    return self._send_once("POST", JOBS_PATH, None, wire_body, before_send=before_post)
                 except PayJobsApiError as error:
                     if ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):
                         # Refused as a repeat, or accepted with an unreadable answer: the job exists.
@@ -344,13 +342,25 @@ class PayJobsHook(BaseHook):
                 return self._send_once(method, path, params, json_body)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
-    def _send_once(self, method: str, path: str, params: dict[str, Any] | None, json_body: Any) -> Any:
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        before_send: Callable[[], None] | None = None,
+    ) -> Any:
+        def send(token: AccessToken) -> requests.Response:
+            if before_send is not None:
+                before_send()  # token in hand: the request leaves right after this
+            return self._send(method, path, params, json_body, token)
+
         token = self.get_access_token()
-        answer = self._send(method, path, params, json_body, token)
+        answer = send(token)
         if answer.status_code == 401:
             # The token expired early or was revoked: one fresh token, one more try.
             TOKEN_CACHE.drop(self.settings.credentials, token)
-            answer = self._send(method, path, params, json_body, self.get_access_token())
+            answer = send(self.get_access_token())
         self.log.debug("PayQuicker %s %s -> HTTP %s", method, path, answer.status_code)
         if not answer.ok:
             raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)

@@ -65,8 +65,9 @@ class CreatePaymentJobOperator(BaseOperator):
     :param resubmit_failed: on a retry after a FAILED or CANCELLED job, create a new job, with new
         derived ids, for the items that job certainly did not pay (item FAILED, CANCELLED, EXPIRED
         or VOIDED) instead of failing the task. Items it paid are never paid again; while any item's
-        outcome is unclear nothing is resubmitted. A wait that ends in a failed job then fails the
-        try as retryable, so the task's ``retries`` do the resubmitting.
+        outcome is unclear nothing is resubmitted. With derived ids, a wait that ends in a FAILED
+        job then fails the try as retryable, so the task's ``retries`` do the resubmitting (a
+        CANCELLED job still fails the task for good: someone meant it).
     :param fail_on_failed_items: when waiting, a COMPLETED job with an item FAILED, CANCELLED,
         EXPIRED, VOIDED or RETURNED fails the task (retryably with ``resubmit_failed``, whose retry
         pays those items).
@@ -203,9 +204,10 @@ class CreatePaymentJobOperator(BaseOperator):
         posted = state.get(STATE_LAST_POST) or state.get(STATE_CREATE_STARTED)
         if job is None and posted:
             # The try that posted may have died waiting for the answer while the server still
-            # worked on it: give that request as long as the hook itself would have.
+            # worked on it: give that request as long as the hook itself would have (connect
+            # and read each get the timeout).
             settings = self.hook.settings
-            allowed = timedelta(seconds=settings.timeout + settings.create_settle_seconds)
+            allowed = timedelta(seconds=2 * settings.timeout + settings.create_settle_seconds)
             wait = (datetime.fromisoformat(posted) + allowed - datetime.now(timezone.utc)).total_seconds()
             if wait > 0:
                 self.log.warning(
@@ -334,7 +336,7 @@ class CreatePaymentJobOperator(BaseOperator):
         try:
             job = job_from_event(event, self.status_sets)
         except AirflowFailException as error:
-            if self.resubmit_failed and (event or {}).get("status") == FAILED:
+            if self._retry_resubmits(event):
                 # Let Airflow retry the task: the retry pays what this job left unpaid.
                 raise AirflowException(
                     f"{error}; a retry pays its unpaid items (resubmit_failed=True)"
@@ -342,6 +344,17 @@ class CreatePaymentJobOperator(BaseOperator):
             raise
         self.log.info("Payment job %s finished %s", job.get("token"), job.get("status"))
         return job
+
+    def _retry_resubmits(self, event: dict[str, Any] | None) -> bool:
+        """Whether a retry would pay what the failed job left unpaid, with nobody deciding anew."""
+        job = (event or {}).get("job") or {}
+        cancelled = JobStatus.parse(job.get("status")) is JobStatus.CANCELLED  # someone meant it
+        return (
+            self.resubmit_failed
+            and (event or {}).get("status") == FAILED
+            and not cancelled
+            and _body_has_no_ids(self.body)
+        )
 
     def on_kill(self) -> None:
         if self.cancel_on_kill:
