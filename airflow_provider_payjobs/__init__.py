@@ -93,7 +93,7 @@ def _connection_fields() -> dict[str, Any]:
         "create_settle_seconds": field(
             "Create settle time",
             "number",
-            "after an unanswered create, wait this long before posting again; default: the timeout",
+            "an unanswered create may land until 2 x timeout + this after it left; default: the timeout",
         ),
         "portal_url": field(
             "Portal job URL",

@@ -70,13 +70,19 @@ def parse_token_answer(status_code: int, body_text: str) -> AccessToken:
         body: Any = json.loads(body_text) if body_text else None
     except ValueError:
         body = None
-    if status_code == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
+    if 200 <= status_code < 300 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
         lifetime = body.get("expires_in")
         lifetime = float(lifetime) if isinstance(lifetime, (int, float)) else DEFAULT_TOKEN_LIFETIME_SECONDS
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 10)
         return AccessToken(body["access_token"], time.monotonic() + lifetime - margin)
     if isinstance(body, dict) and body.get("error"):
         raise PayJobsAuthError(str(body["error"]).lower(), status_code, _text(body.get("error_description")))
+    if isinstance(body, dict):  # it may hold a token in a shape we did not expect: name keys only
+        raise PayJobsAuthError(None, status_code, f"unexpected token answer with fields {sorted(body)}")
+    if body is not None:
+        raise PayJobsAuthError(None, status_code, f"unexpected token answer of type {type(body).__name__}")
+    if "token" in body_text.lower():  # e.g. form-encoded: never quote what may be a secret
+        raise PayJobsAuthError(None, status_code, f"unexpected token answer ({len(body_text)} characters)")
     raise PayJobsAuthError(None, status_code, f"unexpected token answer: {body_text[:200]!r}")
 
 

@@ -57,8 +57,9 @@ class PayJobsSettings:
     :param verify: True, False, or a CA bundle path.
     :param retry_policy: the retry policy of every call.
     :param portal_url: pattern of the "PayQuicker job" link, with ``{job_token}``; None for no link.
-    :param create_settle_seconds: after a create went unanswered and no job holds its ids, how
-        long to wait and look again before posting once more (default: ``timeout``).
+    :param create_settle_seconds: a create that went unanswered (or got a 502/504) may still be
+        saved until ``2 * timeout`` plus this after it left; nothing is posted again before
+        (default: ``timeout``).
     """
 
     credentials: ClientCredentials
@@ -68,6 +69,11 @@ class PayJobsSettings:
     retry_policy: RetryPolicy
     portal_url: str | None
     create_settle_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def create_landing_seconds(self) -> float:
+        """How long after it left an unanswered create may still be saved (connect and read, settle)."""
+        return 2 * self.timeout + self.create_settle_seconds
 
     @property
     def base_url(self) -> str:

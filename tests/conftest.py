@@ -40,6 +40,8 @@ FAST_RETRIES = {
     "retry_limit": 4,
     "retry_min_wait": 0.01,
     "retry_max_wait": 0.05,
+    # A create that may still be landing is waited for (2 x timeout + settle): keep that short.
+    "timeout": 2,
     "create_settle_seconds": 0.05,
 }
 

@@ -116,7 +116,7 @@ def test_an_unanswered_create_gets_time_to_land_before_posting_again(
 ) -> None:
     """The POST outlives the client's timeout and is saved later; a server that does not dedupe."""
     sandbox.admin.set_config(accept_duplicate_client_ids=True)
-    sandbox.admin.set_faults(slow_seconds=1.0)
+    sandbox.admin.set_faults(slow_seconds=2.0)  # lands at 2 s; looks again at 3.6 s, the control at 0.6 s
     sandbox.admin.script_faults({"fault": "slow", "method": "POST", "path": JOBS})
     monkeypatch.setenv(
         "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.3, create_settle_seconds=settle)
@@ -163,21 +163,22 @@ def test_a_job_holding_the_ids_but_paying_otherwise_is_not_adopted(sandbox) -> N
     assert len(sandbox.admin.ledger()) == 3, "nothing more paid"
 
 
-def test_an_unanswered_create_still_gets_its_settle_time_after_an_answered_failure(
-    sandbox, monkeypatch
+@pytest.mark.parametrize(
+    ("timeout", "settle", "jobs"), [(0.5, 2.0, 1), (0.2, 0.0, 2)], ids=["waits", "control"]
+)
+def test_a_gateway_timeout_gets_time_to_land_before_posting_again(
+    sandbox, monkeypatch, timeout: float, settle: float, jobs: int
 ) -> None:
-    """Unanswered (slow), then a 503: the slow request may still land, so the next attempt waits."""
+    """A 504 at once while the service behind it saves the job 1.5 s later; no dedupe."""
     sandbox.admin.set_config(accept_duplicate_client_ids=True)
-    # Timeline: the slow POST lands at 4.0 s; attempt 2 looks at 0.3 s and 2.8 s (settled), posts
-    # and gets the 503; attempt 3, still settling, looks again at about 5.3 s and finds it.
-    sandbox.admin.set_faults(slow_seconds=4.0)
-    sandbox.admin.script_faults(
-        {"fault": "slow", "method": "POST", "path": JOBS}, {"fault": "503", "method": "POST", "path": JOBS}
-    )
+    sandbox.admin.set_faults(slow_seconds=1.5)
+    sandbox.admin.script_faults({"fault": "late_commit_504", "method": "POST", "path": JOBS})
     monkeypatch.setenv(
-        "AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, timeout=0.3, create_settle_seconds=2.5)
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT",
+        connection_json(sandbox, timeout=timeout, create_settle_seconds=settle),
     )
-    PayJobsHook().create_payment_job(BODY)
-    wait_until(lambda: any(entry.get("fault") == "slow" for entry in api_calls(sandbox)), "the slow create")
-    assert len({entry["job_token"] for entry in sandbox.admin.ledger()}) == 1
-    assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 2, "the slow one and the 503; no third"
+    PayJobsHook().create_payment_job(BODY)  # looks again 3 s after the POST; the control at 0.4 s
+    wait_until(
+        lambda: any(entry.get("fault") == "late_commit" for entry in api_calls(sandbox)), "the late save"
+    )
+    assert len({entry["job_token"] for entry in sandbox.admin.ledger()}) == jobs

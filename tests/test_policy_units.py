@@ -119,6 +119,16 @@ def test_token_answers() -> None:
     )
     with pytest.raises(PayJobsAuthError, match="unexpected token answer"):
         parse_token_answer(200, "<html>")
+    assert parse_token_answer(201, '{"access_token": "abc"}').value == "abc", "any 2xx"
+    # Answers in shapes not expected may still carry a token: it never reaches the message.
+    for odd in (
+        '{"access_token": 123456789, "x": "s3cr3t-tok"}',
+        '["s3cr3t-tok"]',
+        "access_token=s3cr3t-tok",
+    ):
+        with pytest.raises(PayJobsAuthError) as caught:
+            parse_token_answer(200, odd)
+        assert "s3cr3t" not in str(caught.value) and "123456789" not in str(caught.value)
 
 
 def test_credentials_hide_the_secret_and_key_by_its_digest() -> None:

@@ -28,6 +28,8 @@ from airflow_provider_payjobs.validation import (
     validate_page,
 )
 
+# A gateway's "bad gateway" or "timeout": the service behind it may still save the create.
+GATEWAY_STATUS_CODES = frozenset({502, 504})
 JOBS_PATH = "/payments/jobs"
 
 
@@ -177,26 +179,27 @@ class PayJobsHook(BaseHook):
         validate_create_body(wire_body)
         ids = reconcile.client_payment_ids(wire_body)
         since = created_since or datetime.now(timezone.utc)
-        outcome_unknown = unanswered = False
+        posts = _PostTimes(before_post)
+        outcome_unknown = False
         policy = self.retry_policy
         for attempt in policy.retrying("POST", JOBS_PATH, self.log, idempotent=ids is not None):
             with attempt:
                 if outcome_unknown and ids:
-                    existing = self._find_earlier_create(ids, since, wire_body, settle=unanswered)
+                    existing = self._find_earlier_create(ids, since, wire_body, posts.may_still_land_since)
                     if existing is not None:
                         return existing
                 try:
-                    return self._send_once("POST", JOBS_PATH, None, wire_body, before_send=before_post)
+                    return self._send_once("POST", JOBS_PATH, None, wire_body, before_send=posts.sending)
                 except PayJobsApiError as error:
                     if ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):
                         # Refused as a repeat, or accepted with an unreadable answer: the job exists.
                         return self._adopt_or_raise(ids, since, wire_body, error)
                     outcome_unknown = policy.should_retry(error, "GET")
+                    posts.failed(may_still_land=error.status_code in GATEWAY_STATUS_CODES)
                     raise
                 except PayJobsTransportError as error:
                     outcome_unknown = outcome_unknown or error.request_sent
-                    # Sticky: a request that went unanswered may still land after later attempts.
-                    unanswered = unanswered or error.request_sent
+                    posts.failed(may_still_land=error.request_sent)
                     raise
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
@@ -220,17 +223,23 @@ class PayJobsHook(BaseHook):
         return existing
 
     def _find_earlier_create(
-        self, ids: list[str], since: datetime, body: Mapping[str, Any], *, settle: bool
+        self, ids: list[str], since: datetime, body: Mapping[str, Any], in_flight_since: float | None
     ) -> dict[str, Any] | None:
-        """The job an earlier attempt created, checked to pay what ``body`` says; None when none exists."""
+        """
+        The job an earlier attempt created, checked to pay what ``body`` says; None when none exists.
+
+        :param in_flight_since: when (monotonic clock) a POST left whose request may still be
+            landing (unanswered, or a gateway's 502/504); None when none may.
+        """
         existing = self.find_job_holding(ids, since)
-        if existing is None and settle:
-            # An unanswered request may still be on its way through the server: let it land
-            # before posting again, or a server that does not deduplicate pays twice.
-            wait = self.settings.create_settle_seconds
-            self.log.warning("No job holds these clientPaymentIds yet; looking again in %.1f s", wait)
-            time.sleep(wait)
-            existing = self.find_job_holding(ids, since)
+        if existing is None and in_flight_since is not None:
+            # That request may still be on its way through the server: let it land before posting
+            # again, or a server that does not deduplicate pays twice.
+            wait = in_flight_since + self.settings.create_landing_seconds - time.monotonic()
+            if wait > 0:
+                self.log.warning("No job holds these clientPaymentIds yet; looking again in %.1f s", wait)
+                time.sleep(wait)
+                existing = self.find_job_holding(ids, since)
         if existing is not None:
             reconcile.check_pays_the_same(body, existing)
         return existing
@@ -238,7 +247,7 @@ class PayJobsHook(BaseHook):
     def _adopt_or_raise(
         self, ids: list[str], since: datetime, body: Mapping[str, Any], error: PayJobsApiError
     ) -> dict[str, Any]:
-        existing = self._find_earlier_create(ids, since, body, settle=False)
+        existing = self._find_earlier_create(ids, since, body, None)
         if existing is None:
             raise error
         return existing
@@ -402,6 +411,25 @@ class PayJobsHook(BaseHook):
         if answer.is_error:
             raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)
         return http_errors.decode_json(answer.status_code, answer.text, method, path)
+
+
+class _PostTimes:
+    """When a create's POSTs left, and since when one of them may still be landing."""
+
+    def __init__(self, on_send: Callable[[], None] | None) -> None:
+        self.on_send = on_send
+        self.last_sent = 0.0
+        self.may_still_land_since: float | None = None
+
+    def sending(self) -> None:
+        self.last_sent = time.monotonic()
+        if self.on_send is not None:
+            self.on_send()
+
+    def failed(self, *, may_still_land: bool) -> None:
+        # Sticky: an answered failure later does not make an earlier unanswered request land.
+        if may_still_land:
+            self.may_still_land_since = self.last_sent
 
 
 def describe_connection_failure(error: BaseException, settings: PayJobsSettings | None) -> str:

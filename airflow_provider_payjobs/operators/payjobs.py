@@ -70,7 +70,7 @@ class CreatePaymentJobOperator(BaseOperator):
         CANCELLED job still fails the task for good: someone meant it).
     :param fail_on_failed_items: when waiting, a COMPLETED job with an item FAILED, CANCELLED,
         EXPIRED, VOIDED or RETURNED fails the task (retryably with ``resubmit_failed``, whose retry
-        pays those items).
+        pays the items certainly not paid; a RETURNED item needs a person and stops it).
     :param max_items: refuse a job with more items.
     :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
     :param dry_run: validate and log the summary; create nothing.
@@ -204,10 +204,8 @@ class CreatePaymentJobOperator(BaseOperator):
         posted = state.get(STATE_LAST_POST) or state.get(STATE_CREATE_STARTED)
         if job is None and posted:
             # The try that posted may have died waiting for the answer while the server still
-            # worked on it: give that request as long as the hook itself would have (connect
-            # and read each get the timeout).
-            settings = self.hook.settings
-            allowed = timedelta(seconds=2 * settings.timeout + settings.create_settle_seconds)
+            # worked on it: give that request as long as the hook itself would.
+            allowed = timedelta(seconds=self.hook.settings.create_landing_seconds)
             wait = (datetime.fromisoformat(posted) + allowed - datetime.now(timezone.utc)).total_seconds()
             if wait > 0:
                 self.log.warning(

@@ -38,6 +38,11 @@ def api_route(path: str, handler: Handler, method: str, scope: str | None, is_cr
         fault = state.faults.choose(request.method, request.url.path, is_create=is_create)
         if state.faults.settings.latency_ms:
             await asyncio.sleep(state.faults.settings.latency_ms / 1000)
+        if fault == "late_commit_504":  # a gateway gives up; the service behind it saves later
+            await request.body()
+            _LATE_WORK.add(asyncio.create_task(_handle_late(request, state, handler, scope)))
+            state.log_request(request, 504, fault)
+            return api_error(504, "Gateway timeout")
         slow = fault == "slow"
         if slow:  # a server that takes its time, then acts: the client may have given up by then
             await request.body()  # received in full before the wait, as a real server would have it
@@ -66,6 +71,18 @@ async def _answer(request: Request, state: SandboxState, handler: Handler, scope
         return await handler(request, state)
     except PayJobsValidationError as error:
         return api_error(400, str(error))
+
+
+_LATE_WORK: set[asyncio.Task[None]] = set()  # strong references until the late work is done
+
+
+async def _handle_late(request: Request, state: SandboxState, handler: Handler, scope: str | None) -> None:
+    try:
+        await asyncio.sleep(state.faults.settings.slow_seconds)
+        response = await _answer(request, state, handler, scope)
+        state.log_request(request, response.status_code, "late_commit")
+    finally:
+        _LATE_WORK.discard(asyncio.current_task())  # type: ignore[arg-type]
 
 
 def _after_commit(fault: str, saved: Response) -> Response | None:

@@ -22,6 +22,7 @@ SCRIPTED_FAULTS = frozenset(
         "commit_then_fail_500",
         "commit_then_fail_drop",
         "commit_then_truncated_200",
+        "late_commit_504",
         "slow",
     }
 )
