@@ -81,7 +81,7 @@ def parse_token_answer(status_code: int, body_text: str) -> AccessToken:
         raise PayJobsAuthError(None, status_code, f"unexpected token answer with fields {sorted(body)}")
     if body is not None:
         raise PayJobsAuthError(None, status_code, f"unexpected token answer of type {type(body).__name__}")
-    if "token" in body_text.lower():  # e.g. form-encoded: never quote what may be a secret
+    if 200 <= status_code < 300 or "token" in body_text.lower():  # it may be a bare or encoded token
         raise PayJobsAuthError(None, status_code, f"unexpected token answer ({len(body_text)} characters)")
     raise PayJobsAuthError(None, status_code, f"unexpected token answer: {body_text[:200]!r}")
 

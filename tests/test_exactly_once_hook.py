@@ -179,6 +179,9 @@ def test_a_gateway_timeout_gets_time_to_land_before_posting_again(
     )
     PayJobsHook().create_payment_job(BODY)  # looks again 3 s after the POST; the control at 0.4 s
     wait_until(
-        lambda: any(entry.get("fault") == "late_commit" for entry in api_calls(sandbox)), "the late save"
+        lambda: any(
+            entry.get("fault") == "late_commit" and entry["status"] == 200 for entry in api_calls(sandbox)
+        ),
+        "the late save",
     )
     assert len({entry["job_token"] for entry in sandbox.admin.ledger()}) == jobs

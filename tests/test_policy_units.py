@@ -117,15 +117,16 @@ def test_token_answers() -> None:
         401,
         "nope",
     )
-    with pytest.raises(PayJobsAuthError, match="unexpected token answer"):
-        parse_token_answer(200, "<html>")
+    with pytest.raises(PayJobsAuthError, match=r"unexpected token answer: '<html>'"):
+        parse_token_answer(502, "<html>")
     assert parse_token_answer(201, '{"access_token": "abc"}').value == "abc", "any 2xx"
     # Answers in shapes not expected may still carry a token: it never reaches the message.
-    for odd in (
+    odd_answers = (
         '{"access_token": 123456789, "x": "s3cr3t-tok"}',
         '["s3cr3t-tok"]',
         "access_token=s3cr3t-tok",
-    ):
+    )
+    for odd in (*odd_answers, "eyJhbGciOi.s3cr3t-jwt"):
         with pytest.raises(PayJobsAuthError) as caught:
             parse_token_answer(200, odd)
         assert "s3cr3t" not in str(caught.value) and "123456789" not in str(caught.value)

@@ -418,7 +418,7 @@ class _PostTimes:
 
     def __init__(self, on_send: Callable[[], None] | None) -> None:
         self.on_send = on_send
-        self.last_sent = 0.0
+        self.last_sent: float | None = None
         self.may_still_land_since: float | None = None
 
     def sending(self) -> None:
@@ -428,7 +428,7 @@ class _PostTimes:
 
     def failed(self, *, may_still_land: bool) -> None:
         # Sticky: an answered failure later does not make an earlier unanswered request land.
-        if may_still_land:
+        if may_still_land and self.last_sent is not None:  # not when no POST has left yet
             self.may_still_land_since = self.last_sent
 
 

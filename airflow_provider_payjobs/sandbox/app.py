@@ -39,10 +39,13 @@ def api_route(path: str, handler: Handler, method: str, scope: str | None, is_cr
         if state.faults.settings.latency_ms:
             await asyncio.sleep(state.faults.settings.latency_ms / 1000)
         if fault == "late_commit_504":  # a gateway gives up; the service behind it saves later
-            await request.body()
-            _LATE_WORK.add(asyncio.create_task(_handle_late(request, state, handler, scope)))
-            state.log_request(request, 504, fault)
-            return api_error(504, "Gateway timeout")
+            refusal = api.authorize(request, state, scope) if scope else None
+            if refusal is None:
+                await request.body()
+                _LATE_WORK.add(asyncio.create_task(_handle_late(request, state, handler)))
+            response = refusal or api_error(504, "Gateway timeout")
+            state.log_request(request, response.status_code, fault)
+            return response
         slow = fault == "slow"
         if slow:  # a server that takes its time, then acts: the client may have given up by then
             await request.body()  # received in full before the wait, as a real server would have it
@@ -76,11 +79,21 @@ async def _answer(request: Request, state: SandboxState, handler: Handler, scope
 _LATE_WORK: set[asyncio.Task[None]] = set()  # strong references until the late work is done
 
 
-async def _handle_late(request: Request, state: SandboxState, handler: Handler, scope: str | None) -> None:
+async def _handle_late(request: Request, state: SandboxState, handler: Handler) -> None:
+    """The request a gateway gave up on, handled later; dropped when the sandbox was reset meanwhile."""
+    generation = state.generation
     try:
         await asyncio.sleep(state.faults.settings.slow_seconds)
-        response = await _answer(request, state, handler, scope)
+        if state.generation != generation:
+            return
+        try:
+            response = await handler(request, state)
+        except PayJobsValidationError as error:
+            response = api_error(400, str(error))
         state.log_request(request, response.status_code, "late_commit")
+    except Exception:
+        state.log_request(request, 500, "late_commit")
+        raise
     finally:
         _LATE_WORK.discard(asyncio.current_task())  # type: ignore[arg-type]
 

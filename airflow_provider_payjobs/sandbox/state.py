@@ -80,6 +80,7 @@ class SandboxState:
         self.faults = FaultInjector(faults)
         self.request_log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self.generation = 0  # raised by every reset
 
     def log_request(self, request: Request, status: int | None, fault: str | None) -> None:
         entry = {
@@ -101,6 +102,7 @@ class SandboxState:
             self.request_log.clear()
 
     def reset(self) -> None:
+        self.generation += 1  # work still pending from before the reset must not act after it
         self.config = self.initial_config
         self.store.reset()
         self.tokens.expire_all()
