@@ -612,9 +612,9 @@ def test_a_resubmission_searches_from_when_it_was_planned(sandbox, monkeypatch) 
     searched_since = []
     find = PayJobsHook.find_job_holding
 
-    def spy(self, ids, created_since):
+    def spy(self, ids, created_since, **options):
         searched_since.append(created_since)
-        return find(self, ids, created_since)
+        return find(self, ids, created_since, **options)
 
     monkeypatch.setattr(PayJobsHook, "find_job_holding", spy)
     retry = context(2, store=first["task_state_store"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -204,16 +204,35 @@ class PayJobsHook(BaseHook):
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     def find_job_holding(
-        self, client_payment_ids: list[str], created_since: datetime
+        self,
+        client_payment_ids: list[str],
+        created_since: datetime,
+        *,
+        may_still_land_since: datetime | None = None,
     ) -> dict[str, Any] | None:
         """
         The job already holding all ``client_payment_ids``, created since ``created_since``.
 
+        :param may_still_land_since: when a create of these ids left whose answer was never seen
+            (unanswered, or a gateway's 502/504). While none holds them, the search is made again
+            once that create could have been saved (``create_landing_seconds`` after it left).
         :raises PayJobsConflictError: some ids are held but no single job holds them all.
         """
-        existing = reconcile.find_job_holding(
-            client_payment_ids, created_since, self.iter_payment_jobs(), self.retrieve_payment_job
-        )
+        existing = self._search_jobs(client_payment_ids, created_since)
+        if existing is None and may_still_land_since is not None:
+            # That request may still be on its way through the server: let it land before anyone
+            # posts again, or a server that does not deduplicate pays twice.
+            landed_by = may_still_land_since + timedelta(seconds=self.settings.create_landing_seconds)
+            wait = (landed_by - datetime.now(timezone.utc)).total_seconds()
+            if wait > 0:
+                self.log.warning(
+                    "No job holds these clientPaymentIds yet, but a create sent at %s may still be "
+                    "saved; looking again in %.1f s",
+                    may_still_land_since.isoformat(),
+                    wait,
+                )
+                time.sleep(wait)
+                existing = self._search_jobs(client_payment_ids, created_since)
         if existing is not None:
             self.log.warning(
                 "Payment job %s already holds these %d clientPaymentIds: adopting it, not creating another",
@@ -222,24 +241,16 @@ class PayJobsHook(BaseHook):
             )
         return existing
 
-    def _find_earlier_create(
-        self, ids: list[str], since: datetime, body: Mapping[str, Any], in_flight_since: float | None
-    ) -> dict[str, Any] | None:
-        """
-        The job an earlier attempt created, checked to pay what ``body`` says; None when none exists.
+    def _search_jobs(self, client_payment_ids: list[str], created_since: datetime) -> dict[str, Any] | None:
+        return reconcile.find_job_holding(
+            client_payment_ids, created_since, self.iter_payment_jobs(), self.retrieve_payment_job
+        )
 
-        :param in_flight_since: when (monotonic clock) a POST left whose request may still be
-            landing (unanswered, or a gateway's 502/504); None when none may.
-        """
-        existing = self.find_job_holding(ids, since)
-        if existing is None and in_flight_since is not None:
-            # That request may still be on its way through the server: let it land before posting
-            # again, or a server that does not deduplicate pays twice.
-            wait = in_flight_since + self.settings.create_landing_seconds - time.monotonic()
-            if wait > 0:
-                self.log.warning("No job holds these clientPaymentIds yet; looking again in %.1f s", wait)
-                time.sleep(wait)
-                existing = self.find_job_holding(ids, since)
+    def _find_earlier_create(
+        self, ids: list[str], since: datetime, body: Mapping[str, Any], in_flight_since: datetime | None
+    ) -> dict[str, Any] | None:
+        """The job an earlier attempt created, checked to pay what ``body`` says; None when none exists."""
+        existing = self.find_job_holding(ids, since, may_still_land_since=in_flight_since)
         if existing is not None:
             reconcile.check_pays_the_same(body, existing)
         return existing
@@ -418,11 +429,12 @@ class _PostTimes:
 
     def __init__(self, on_send: Callable[[], None] | None) -> None:
         self.on_send = on_send
-        self.last_sent: float | None = None
-        self.may_still_land_since: float | None = None
+        # Wall clock, as a later try (another process) reads the same moment from the state store.
+        self.last_sent: datetime | None = None
+        self.may_still_land_since: datetime | None = None
 
     def sending(self) -> None:
-        self.last_sent = time.monotonic()
+        self.last_sent = datetime.now(timezone.utc)
         if self.on_send is not None:
             self.on_send()
 

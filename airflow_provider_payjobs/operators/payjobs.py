@@ -198,24 +198,14 @@ class CreatePaymentJobOperator(BaseOperator):
         self, context: Context, state: _TaskState, body: dict[str, Any]
     ) -> dict[str, Any] | None:
         """The job an earlier try created, found by its ids; waits for one that may still be landing."""
-        ids = client_payment_ids(body) or []
-        since = self._created_since(context, state)
-        job = self.hook.find_job_holding(ids, since)
+        # The try that posted may have died waiting for the answer while the server still worked
+        # on it: that request gets as long as the hook itself would give it.
         posted = state.get(STATE_LAST_POST) or state.get(STATE_CREATE_STARTED)
-        if job is None and posted:
-            # The try that posted may have died waiting for the answer while the server still
-            # worked on it: give that request as long as the hook itself would.
-            allowed = timedelta(seconds=self.hook.settings.create_landing_seconds)
-            wait = (datetime.fromisoformat(posted) + allowed - datetime.now(timezone.utc)).total_seconds()
-            if wait > 0:
-                self.log.warning(
-                    "An earlier try posted a create at %s and no job holds its ids yet; "
-                    "looking again in %.1f s",
-                    posted,
-                    wait,
-                )
-                time.sleep(wait)
-                job = self.hook.find_job_holding(ids, since)
+        job = self.hook.find_job_holding(
+            client_payment_ids(body) or [],
+            self._created_since(context, state),
+            may_still_land_since=datetime.fromisoformat(posted) if posted else None,
+        )
         if job is not None:
             self.log.info("Found payment job %s created by an earlier try", job["token"])
         return job
