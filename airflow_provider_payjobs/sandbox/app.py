@@ -86,10 +86,7 @@ async def _handle_late(request: Request, state: SandboxState, handler: Handler) 
         await asyncio.sleep(state.faults.settings.slow_seconds)
         if state.generation != generation:
             return
-        try:
-            response = await handler(request, state)
-        except PayJobsValidationError as error:
-            response = api_error(400, str(error))
+        response = await _answer(request, state, handler, scope=None)  # authorized on arrival
         state.log_request(request, response.status_code, "late_commit")
     except Exception:
         state.log_request(request, 500, "late_commit")
