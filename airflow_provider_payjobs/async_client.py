@@ -1,8 +1,10 @@
 """
-The hook's async transport: one httpx client and one token fetch at a time, per event loop and connection.
+The hook's async transport: one aiohttp session and one token fetch at a time, per event loop and connection.
 
-The triggerer runs thousands of triggers in one process; sharing keeps it to one keep-alive
-connection pool, one TLS handshake and one token request per connection.
+The triggerer runs thousands of triggers in one process. They share one keep-alive connection
+pool and one token per connection; aiohttp was chosen by measurement (``benchmarks/``): httpx's
+pool spent most of the triggerer's CPU once a thousand waits queued in it. Imported when the first
+async call is made, never while DAG files are parsed.
 """
 
 from __future__ import annotations
@@ -10,76 +12,141 @@ from __future__ import annotations
 import asyncio
 import ssl
 import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 
-from airflow_provider_payjobs import http_errors
+from airflow_provider_payjobs.answers import ACCEPT_ENCODING, Answer, encoded_body, read_limit, token_from
 from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.compat import mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.exceptions import PayJobsTransportError
 from airflow_provider_payjobs.models import API_VERSION_HEADER
+
+# Requests in flight per shared session. Waiting for one of these is not part of a call's
+# timeout, so a thousand waits polling at once never time out in the client's own queue.
+MAX_CONNECTIONS = 100
 
 
 class SharedAsyncClient:
-    """One httpx client and one token fetch at a time, per event loop and connection."""
+    """
+    One aiohttp session, its connection slots and its token lock, for one connection in one loop.
+
+    :param settings: the connection's settings.
+    """
 
     def __init__(self, settings: PayJobsSettings) -> None:
-        verify: bool | ssl.SSLContext = (
-            settings.verify
-            if isinstance(settings.verify, bool)
-            else (ssl.create_default_context(cafile=settings.verify))
+        self.settings = settings
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_ssl_setting(settings.verify)),
+            headers={
+                "accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+                API_VERSION_HEADER: settings.api_version,
+            },
+            # Connect, send and the whole answer: the deadline starts once a slot is free.
+            timeout=aiohttp.ClientTimeout(total=settings.timeout),
+            auto_decompress=False,  # decoded by answers.py, capped, as the sync path does
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=True,  # proxies from the environment, as requests honours them
         )
-        self.client = httpx.AsyncClient(
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            verify=verify,
-            headers={"accept": "application/json", API_VERSION_HEADER: settings.api_version},
-        )
+        self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.token_lock = asyncio.Lock()
+        self.users = 0
 
-    async def token(self, settings: PayJobsSettings, log: Any) -> AccessToken:
-        credentials = settings.credentials
+    async def token(self, log: Any) -> AccessToken:
+        """The cached token of this connection, fetched once for every waiter when missing."""
+        credentials = self.settings.credentials
         token = TOKEN_CACHE.get(credentials)
         if token is not None:
             return token
         async with self.token_lock:
             token = TOKEN_CACHE.get(credentials)
             if token is None:
-                token = await self._fetch_token(settings, log)
+                token = await self._fetch_token(log)
                 TOKEN_CACHE.put(credentials, token)
         return token
 
-    async def _fetch_token(self, settings: PayJobsSettings, log: Any) -> AccessToken:
-        url, headers, form = settings.credentials.token_request()
-        path = url.removeprefix(settings.base_url)
-        async for attempt in settings.retry_policy.async_retrying("POST", path, log, idempotent=True):
+    async def _fetch_token(self, log: Any) -> AccessToken:
+        url, headers, form = self.settings.credentials.token_request()
+        path = url.removeprefix(self.settings.base_url)
+        async for attempt in self.settings.retry_policy.async_retrying("POST", path, log, idempotent=True):
             with attempt:
-                try:
-                    answer = await self.client.post(url, headers=headers, data=form)
-                except httpx.TransportError as error:
-                    raise http_errors.from_httpx_error(error, "POST", path) from None
-                token = http_errors.token_from_answer(answer.status_code, answer.text, answer.headers, path)
+                token = token_from(await self.send("POST", path, headers=headers, form=form), path)
         mask_secret(token.value)
         return token
 
     async def send(
         self,
-        settings: PayJobsSettings,
         method: str,
         path: str,
-        params: dict[str, Any] | None,
-        token: AccessToken,
-    ) -> httpx.Response:
-        try:
-            return await self.client.request(
-                method,
-                settings.base_url + path,
-                params=params,
-                headers={"Authorization": f"Bearer {token.value}"},
-            )
-        except httpx.TransportError as error:
-            raise http_errors.from_httpx_error(error, method, path) from None
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """
+        One request to ``base_url + path``; the answer whatever its status. Redirects are never followed.
+
+        :raises PayJobsTransportError: no complete answer came (refused, TLS, dropped, timeout).
+        """
+        data, headers = encoded_body(json_body, form, headers)
+        async with self.slots:
+            try:
+                async with self.session.request(
+                    method,
+                    self.settings.base_url + path,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,
+                ) as response:
+                    return await _read(response, self.settings.max_answer_bytes)
+            except Exception as error:
+                raise _transport_error(error, method, path, self.settings.timeout) from None
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+async def _read(response: aiohttp.ClientResponse, max_answer_bytes: int) -> Answer:
+    limit = read_limit(response.status, max_answer_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            response.close()  # the rest is never read: the connection cannot be reused
+            return Answer(response.status, response.headers, b"".join(chunks)[:limit], complete=False)
+    return Answer(response.status, response.headers, b"".join(chunks))
+
+
+def _ssl_setting(verify: bool | str) -> bool | ssl.SSLContext:
+    if isinstance(verify, bool):
+        return verify
+    return ssl.create_default_context(cafile=verify)  # a CA bundle path
+
+
+def _transport_error(error: Exception, method: str, path: str, timeout: float) -> PayJobsTransportError:
+    """The typed error for whatever aiohttp raised, telling whether the request may have left."""
+    if isinstance(error, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+        kind, text = "tls", "TLS handshake or certificate verification failed"
+    elif isinstance(error, aiohttp.ConnectionTimeoutError):
+        kind, text = "connect_timeout", "timed out while connecting"
+    elif isinstance(error, aiohttp.ClientConnectorError):
+        kind, text = "refused", "could not connect (refused or unreachable)"
+    elif isinstance(error, TimeoutError):
+        kind, text = "read_timeout", f"no complete answer within the {timeout:g} s timeout"
+    elif isinstance(error, (aiohttp.InvalidURL, ValueError)) and not isinstance(error, aiohttp.ClientError):
+        kind, text = "invalid_request", "the request could not be built"
+    else:
+        # Anything else may have happened after the request left: the safe reading for a create.
+        kind, text = "dropped", "the connection was dropped before a complete answer came"
+    return PayJobsTransportError(f"{text}: {type(error).__name__}", kind=kind, method=method, path=path)
 
 
 # Triggers of one connection in one triggerer loop share a client (keep-alive, one TLS handshake).
@@ -88,10 +155,25 @@ ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, 
 )
 
 
-def shared_async_client(settings: PayJobsSettings) -> SharedAsyncClient:
-    loop = asyncio.get_running_loop()
-    clients = ASYNC_CLIENTS.setdefault(loop, {})
-    key = (settings.credentials.cache_key, settings.api_version, settings.timeout, str(settings.verify))
-    if key not in clients:
-        clients[key] = SharedAsyncClient(settings)
-    return clients[key]
+@asynccontextmanager
+async def shared_async_client(settings: PayJobsSettings) -> AsyncIterator[SharedAsyncClient]:
+    """
+    The loop's shared client for ``settings``, open while anyone holds it.
+
+    A trigger holds it for its whole wait, so its polls reuse connections; the last holder to
+    leave closes it, so nothing outlives the loop's work.
+    """
+    clients = ASYNC_CLIENTS.setdefault(asyncio.get_running_loop(), {})
+    key = settings.client_key
+    client = clients.get(key)
+    if client is None:
+        client = clients[key] = SharedAsyncClient(settings)
+    client.users += 1
+    try:
+        yield client
+    finally:
+        client.users -= 1
+        if client.users == 0:
+            if clients.get(key) is client:
+                del clients[key]
+            await client.close()

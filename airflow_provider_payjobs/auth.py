@@ -5,18 +5,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_payjobs.exceptions import PayJobsAuthError
+from airflow_provider_payjobs.redaction import SECRETS
 
 TOKEN_PATH = "/auth/connect/token"
 # Tokens are renewed this long before they expire (or at 10% of a short lifetime).
 REFRESH_MARGIN_SECONDS = 60.0
-# A token answer without expires_in is trusted for this long.
+# A token answer without a usable expires_in is trusted for this long.
 DEFAULT_TOKEN_LIFETIME_SECONDS = 300.0
+# A token is never trusted longer than this, whatever expires_in says.
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600.0
+# What may go into an Authorization header: visible ASCII, no spaces (RFC 6750 b64token and more).
+ACCESS_TOKEN_RE = re.compile(r"[\x21-\x7e]{1,4096}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,10 @@ class ClientCredentials:
     client_id: str
     client_secret: str = field(repr=False)
     scopes: str
+
+    def __post_init__(self) -> None:
+        # Whatever a server echoes of these is removed before it reaches an error or a log.
+        SECRETS.add_client_credentials(self.client_id, self.client_secret)
 
     @property
     def cache_key(self) -> tuple[str, str, str, str]:
@@ -65,25 +76,57 @@ class AccessToken:
 
 
 def parse_token_answer(status_code: int, body_text: str) -> AccessToken:
-    """The token from a token endpoint answer, or :class:`PayJobsAuthError` naming the OAuth error."""
+    """
+    The token from a token endpoint answer, or :class:`PayJobsAuthError` saying what is wrong.
+
+    A 2xx must hold a string ``access_token`` fit for a header and a ``token_type`` of bearer;
+    ``expires_in`` is trusted between 0 and a day (a default lifetime when it is not a number).
+    """
     try:
         body: Any = json.loads(body_text) if body_text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
-    if 200 <= status_code < 300 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
-        lifetime = body.get("expires_in")
-        lifetime = float(lifetime) if isinstance(lifetime, (int, float)) else DEFAULT_TOKEN_LIFETIME_SECONDS
-        margin = min(REFRESH_MARGIN_SECONDS, lifetime / 10)
-        return AccessToken(body["access_token"], time.monotonic() + lifetime - margin)
-    if isinstance(body, dict) and body.get("error"):
-        raise PayJobsAuthError(str(body["error"]).lower(), status_code, _text(body.get("error_description")))
+    if 200 <= status_code < 300 and isinstance(body, dict) and "access_token" in body:
+        value = body["access_token"]
+        if isinstance(value, str) and value:
+            SECRETS.add(value)  # before any message below could quote it
+        return _checked_token(status_code, body)
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
+        raise PayJobsAuthError(body["error"][:100].lower(), status_code, _text(body.get("error_description")))
     if isinstance(body, dict):  # it may hold a token in a shape we did not expect: name keys only
-        raise PayJobsAuthError(None, status_code, f"unexpected token answer with fields {sorted(body)}")
+        fields = sorted(body)[:20]
+        raise PayJobsAuthError(None, status_code, f"unexpected token answer with fields {fields}")
     if body is not None:
         raise PayJobsAuthError(None, status_code, f"unexpected token answer of type {type(body).__name__}")
     if 200 <= status_code < 300 or "token" in body_text.lower():  # it may be a bare or encoded token
         raise PayJobsAuthError(None, status_code, f"unexpected token answer ({len(body_text)} characters)")
     raise PayJobsAuthError(None, status_code, f"unexpected token answer: {body_text[:200]!r}")
+
+
+def _checked_token(status_code: int, body: dict[str, Any]) -> AccessToken:
+    value = body["access_token"]
+    if not isinstance(value, str) or not ACCESS_TOKEN_RE.fullmatch(value):
+        kind = type(value).__name__ if not isinstance(value, str) else f"{len(value)} characters"
+        raise PayJobsAuthError(None, status_code, f"the access_token is not a usable token ({kind})")
+    token_type = body.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        shown = repr(token_type)[:40] if isinstance(token_type, str) else type(token_type).__name__
+        raise PayJobsAuthError(None, status_code, f"the token_type is {shown}, not Bearer")
+    lifetime = _lifetime(body.get("expires_in"))
+    margin = min(REFRESH_MARGIN_SECONDS, lifetime / 10)
+    return AccessToken(value, time.monotonic() + lifetime - margin)
+
+
+def _lifetime(expires_in: Any) -> float:
+    """Seconds a token may be used: ``expires_in`` bounded to [0, a day]; a default when not a number."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+        return DEFAULT_TOKEN_LIFETIME_SECONDS
+    if isinstance(expires_in, float) and math.isnan(expires_in):
+        return DEFAULT_TOKEN_LIFETIME_SECONDS
+    # Compared before any conversion: an integer of 400 digits does not fit a float.
+    if expires_in > MAX_TOKEN_LIFETIME_SECONDS:
+        return MAX_TOKEN_LIFETIME_SECONDS
+    return max(float(expires_in), 0.0)
 
 
 class TokenCache:
@@ -118,4 +161,7 @@ TOKEN_CACHE = TokenCache()
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A server's free text, shortened; a value of another type is named, not quoted."""
+    if value is None:
+        return None
+    return value[:500] if isinstance(value, str) else f"<{type(value).__name__}>"

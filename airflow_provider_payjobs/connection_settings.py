@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_payjobs.auth import ClientCredentials
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
@@ -13,6 +16,12 @@ from airflow_provider_payjobs.retries import RetryPolicy
 
 DEFAULT_SCOPES = "readonly modify"
 DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_TIMEOUT_SECONDS = 3600.0
+# An answer larger than this is never read into memory (a page of 50 large jobs fits easily).
+DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+MIN_MAX_ANSWER_BYTES = 64 * 1024
+# What goes into the version header: a date-like version, nothing that could break the header.
+API_VERSION_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,39}")
 BASE_PATH = "/api/v2"
 ENVIRONMENT_HOSTS = {
     Environment.PRODUCTION: "api.payquicker.io",
@@ -35,6 +44,7 @@ KNOWN_EXTRAS = frozenset(
         "retry_max_wait",
         "retry_after_cap",
         "create_settle_seconds",
+        "max_answer_bytes",
         "portal_url",
     }
 )
@@ -53,13 +63,16 @@ class PayJobsSettings:
 
     :param credentials: OAuth client credentials and the base URL.
     :param api_version: the ``X-MyPayQuicker-Version`` header value.
-    :param timeout: seconds per HTTP request.
+    :param timeout: seconds one HTTP request may take in all: connect, send, and read the whole
+        answer (waiting for a free connection in the async client's pool is not counted).
     :param verify: True, False, or a CA bundle path.
     :param retry_policy: the retry policy of every call.
     :param portal_url: pattern of the "PayQuicker job" link, with ``{job_token}``; None for no link.
     :param create_settle_seconds: a create that went unanswered (or got a 502/504) may still be
         saved until ``2 * timeout`` plus this after it left; nothing is posted again before
         (default: ``timeout``).
+    :param max_answer_bytes: the largest answer read into memory (after decompression); a larger
+        success is a malformed answer, a larger error answer is quoted only in part.
     """
 
     credentials: ClientCredentials
@@ -69,6 +82,18 @@ class PayJobsSettings:
     retry_policy: RetryPolicy
     portal_url: str | None
     create_settle_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+
+    @property
+    def client_key(self) -> tuple[Any, ...]:
+        """What must match for two hooks to share an HTTP client (never the secret itself)."""
+        return (
+            self.credentials.cache_key,
+            self.api_version,
+            self.timeout,
+            str(self.verify),
+            self.max_answer_bytes,
+        )
 
     @property
     def create_landing_seconds(self) -> float:
@@ -117,17 +142,34 @@ class PayJobsSettings:
             scopes=" ".join(str(extras.get("scopes") or DEFAULT_SCOPES).split()),
         )
         timeout = _number(extras.get("timeout", DEFAULT_TIMEOUT_SECONDS), "extra.timeout")
+        if timeout > MAX_TIMEOUT_SECONDS:
+            raise PayJobsValidationError("extra.timeout", f"must be at most {MAX_TIMEOUT_SECONDS:g}", timeout)
         settle = _number(extras.get("create_settle_seconds", timeout), "extra.create_settle_seconds")
         if settle < 0:
             raise PayJobsValidationError("extra.create_settle_seconds", "must be 0 or more", settle)
+        max_answer_bytes = _number(
+            extras.get("max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES), "extra.max_answer_bytes", integer=True
+        )
+        if max_answer_bytes < MIN_MAX_ANSWER_BYTES:
+            raise PayJobsValidationError(
+                "extra.max_answer_bytes", f"must be at least {MIN_MAX_ANSWER_BYTES}", max_answer_bytes
+            )
+        api_version = str(extras.get("api_version") or API_VERSION)
+        if not API_VERSION_RE.fullmatch(api_version):
+            raise PayJobsValidationError(
+                "extra.api_version",
+                "must be a version such as 2026.02.01 (letters, digits, dots)",
+                api_version,
+            )
         return cls(
             credentials=credentials,
-            api_version=str(extras.get("api_version") or API_VERSION),
+            api_version=api_version,
             timeout=timeout,
             verify=_verify(extras.get("verify", True)),
             retry_policy=retry_policy,
             portal_url=extras.get("portal_url") or None,
             create_settle_seconds=settle,
+            max_answer_bytes=max_answer_bytes,
         )
 
 
@@ -141,7 +183,7 @@ def resolve_base_url(connection: Any, extras: Mapping[str, Any]) -> str:
     host = (connection.host or "").strip()
     if host:
         if "://" in host:
-            return host.rstrip("/")
+            return _checked_url(host.rstrip("/"))
         port = f":{connection.port}" if connection.port else ""
         path = "/" + connection.schema.strip("/") if connection.schema else BASE_PATH
         return f"https://{host}{port}{path}"
@@ -158,12 +200,24 @@ def resolve_base_url(connection: Any, extras: Mapping[str, Any]) -> str:
     return f"https://{server}{BASE_PATH}"
 
 
+def _checked_url(url: str) -> str:
+    """A base URL given in full: http or https, a host, nothing that could break a request line."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not url.isprintable() or " " in url:
+        raise PayJobsValidationError("host", "must be a base URL such as https://host/api/v2", url)
+    return url
+
+
 def _number(value: Any, field: str, *, integer: bool = False) -> Any:
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool):
+        raise PayJobsValidationError(field, f"must be {kind}", value)
     try:
         number = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        kind = "an integer" if integer else "a number"
+    except (TypeError, ValueError, OverflowError):
         raise PayJobsValidationError(field, f"must be {kind}", value) from None
+    if not math.isfinite(number) or abs(number) > 10**9:
+        raise PayJobsValidationError(field, f"must be {kind} between -10^9 and 10^9", value)
     if number <= 0 and field in {"extra.timeout", "extra.retry_limit"}:
         raise PayJobsValidationError(field, "must be greater than 0", value)
     return number

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_payjobs.redaction import redact
+
 # How much of a non-JSON body (a proxy's HTML page, say) an error message quotes.
 BODY_EXCERPT_CHARS = 200
 
@@ -31,14 +33,18 @@ class PayJobsValidationError(PayJobsError, ValueError):
 
 class PayJobsApiError(PayJobsError):
     """
-    A non-2xx answer from the API.
+    An answer from the API that is not a success: any status outside 2xx (redirects included,
+    which are never followed), or a 2xx whose body cannot be used (see
+    :class:`PayJobsMalformedAnswerError`).
 
     Carries the ApiErrorResult fields when the body has them; otherwise ``body_excerpt``
-    holds the start of whatever came back.
+    holds the start of whatever came back. Every text that came from the server has the
+    secrets this process knows replaced by ``***``.
 
     :param status_code: the HTTP status.
     :param method: the HTTP method of the failed call.
     :param path: the path of the failed call, without the base URL.
+    :param location: the ``Location`` header of a redirect (3xx), which is never followed.
     """
 
     def __init__(
@@ -56,24 +62,28 @@ class PayJobsApiError(PayJobsError):
         request_ref: str | None = None,
         body_excerpt: str | None = None,
         retry_after: float | None = None,
+        location: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.method = method
         self.path = path
-        self.severity = severity
-        self.error = error
+        self.severity = redact(severity)
+        self.error = redact(error)
         self.code = code
-        self.message = message
-        self.reference_id = reference_id
-        self.timestamp = timestamp
-        self.request_ref = request_ref
-        self.body_excerpt = body_excerpt
+        self.message = redact(message)
+        self.reference_id = redact(reference_id)
+        self.timestamp = redact(timestamp)
+        self.request_ref = redact(request_ref)
+        self.body_excerpt = redact(body_excerpt)
         self.retry_after = retry_after
+        self.location = redact(location)
         super().__init__(self._describe())
 
     def _describe(self) -> str:
         where = f" on {self.method} {self.path}".rstrip() if self.method else ""
         text = f"PayQuicker API answered HTTP {self.status_code}{where}"
+        if 300 <= self.status_code < 400:
+            text += f", a redirect to {self.location or '(no Location)'!r} that was not followed"
         if self.message or self.error:
             text += f": {self.error or ''}{' - ' if self.error and self.message else ''}{self.message or ''}"
         elif self.body_excerpt:
@@ -91,15 +101,16 @@ class PayJobsApiError(PayJobsError):
         method: str = "",
         path: str = "",
         retry_after: float | None = None,
+        location: str | None = None,
     ) -> PayJobsApiError:
         """Build the error from a raw answer, whatever its body holds."""
         import json
 
         try:
             body = json.loads(body_text) if body_text else None
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
-        context = {"method": method, "path": path, "retry_after": retry_after}
+        context = {"method": method, "path": path, "retry_after": retry_after, "location": location}
         if not isinstance(body, dict) or not ({"message", "error", "code"} & body.keys()):
             excerpt = (body_text or "")[:BODY_EXCERPT_CHARS] or "<empty body>"
             return cls(status_code, body_excerpt=excerpt, **context)
@@ -116,6 +127,29 @@ class PayJobsApiError(PayJobsError):
         )
 
 
+class PayJobsMalformedAnswerError(PayJobsApiError):
+    """
+    A 2xx answer that cannot be used: not JSON, too large, or not the shape the call relies on.
+
+    :param status_code: the HTTP status (2xx).
+    :param why: what is wrong with the answer, in words.
+    :param body_excerpt: the start of the body, secrets removed.
+    """
+
+    def __init__(
+        self, status_code: int, why: str, *, method: str = "", path: str = "", body_excerpt: str = ""
+    ) -> None:
+        self.why = why
+        super().__init__(status_code, method=method, path=path, body_excerpt=body_excerpt)
+
+    def _describe(self) -> str:
+        where = f" on {self.method} {self.path}".rstrip() if self.method else ""
+        text = f"PayQuicker API answered HTTP {self.status_code}{where} with a malformed answer: {self.why}"
+        if self.body_excerpt:
+            text += f"; it starts {self.body_excerpt!r}"
+        return text
+
+
 class PayJobsAuthError(PayJobsError):
     """
     The token endpoint refused to issue a token, or the token was refused.
@@ -126,10 +160,10 @@ class PayJobsAuthError(PayJobsError):
     """
 
     def __init__(self, oauth_error: str | None, status_code: int | None, description: str | None = None):
-        self.oauth_error = oauth_error
+        self.oauth_error = redact(oauth_error)
         self.status_code = status_code
-        self.description = description
-        text = f"PayQuicker token request failed: {oauth_error or 'unknown error'}"
+        self.description = description = redact(description)
+        text = f"PayQuicker token request failed: {self.oauth_error or 'unknown error'}"
         if status_code is not None:
             text += f" (HTTP {status_code})"
         if description:
@@ -142,11 +176,14 @@ class PayJobsTransportError(PayJobsError):
     The call got no HTTP answer: the connection was refused or dropped, TLS failed, or it timed out.
 
     :param description: what happened, in words.
-    :param kind: one of ``refused``, ``connect_timeout``, ``tls`` (the request never reached
-        the server), ``dropped`` or ``read_timeout`` (it may have been acted on).
+    :param kind: one of ``refused``, ``connect_timeout``, ``tls``, ``invalid_request`` (the
+        request never reached the server), ``dropped`` or ``read_timeout`` (it may have been acted
+        on; ``read_timeout`` also when the whole answer did not come within the timeout).
     """
 
-    NEVER_SENT_KINDS = frozenset({"refused", "connect_timeout", "tls"})
+    NEVER_SENT_KINDS = frozenset({"refused", "connect_timeout", "tls", "invalid_request"})
+    # Trying again cannot help: the same certificate, the same unbuildable request.
+    PERMANENT_KINDS = frozenset({"tls", "invalid_request"})
 
     def __init__(self, description: str, *, kind: str, method: str = "", path: str = "") -> None:
         self.kind = kind

@@ -4,6 +4,11 @@ Finding the job that already holds a body's clientPaymentIds.
 When a create's outcome is unknown (5xx, timeout, connection dropped after sending) or the server
 says an id is already used, the job may exist. Listing jobs newest first, back to shortly before
 the first attempt, finds it whether or not the server deduplicates.
+
+A search is bounded by requests, not only by jobs: at most ``MAX_LIST_PAGES`` list calls and
+``MAX_JOB_LOOKUPS`` job retrievals (each call retried at most the policy's attempts). A server that
+repeats pages, never ends, or lists malformed jobs makes it fail closed with
+:class:`PayJobsReconcileError`: "not found" would be a guess, and a wrong guess pays twice.
 """
 
 from __future__ import annotations
@@ -18,13 +23,24 @@ from typing import Any
 
 import pendulum
 
-from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsConflictError, PayJobsReconcileError
+from airflow_provider_payjobs.answer_shapes import counter
+from airflow_provider_payjobs.exceptions import (
+    PayJobsApiError,
+    PayJobsConflictError,
+    PayJobsMalformedAnswerError,
+    PayJobsReconcileError,
+)
+from airflow_provider_payjobs.paging import PageLimitReached, RepeatedPage, job_pages
 from airflow_provider_payjobs.validation import parse_rfc3339
 
 # Jobs created this long before the first attempt are still looked at (clock skew with the server).
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
-# A bound on how far back one reconciliation lists (50 jobs per page).
-MAX_PAGES = 40
+# The bounds of one search: list pages of PAGE_SIZE jobs, and retrievals of jobs listed without
+# their items. 40 pages reach back 2,000 jobs.
+PAGE_SIZE = 50
+MAX_LIST_PAGES = 40
+MAX_JOB_LOOKUPS = 100
+CANNOT_TELL = "cannot tell whether a job already holds these clientPaymentIds"
 log = logging.getLogger(__name__)
 LOCAL_TIME_SPREAD = timedelta(hours=14)
 UNKNOWN_AGE = datetime.max.replace(tzinfo=timezone.utc)
@@ -44,7 +60,7 @@ def is_duplicate_id_refusal(error: PayJobsApiError) -> bool:
 def find_job_holding(
     ids: Iterable[str],
     created_since: datetime,
-    list_jobs: Iterable[Mapping[str, Any]],
+    list_page: Callable[[int, int], Mapping[str, Any]],
     retrieve_job: Callable[[str], Mapping[str, Any]],
 ) -> dict[str, Any] | None:
     """
@@ -52,21 +68,28 @@ def find_job_holding(
 
     :param ids: the clientPaymentIds of the body.
     :param created_since: when the first create attempt started (worker clock).
-    :param list_jobs: jobs newest first (the hook's ``iter_payment_jobs``).
-    :param retrieve_job: fetches a job whose list entry carries no items.
+    :param list_page: fetches one checked page of jobs, newest first: ``(page, page_size)``.
+    :param retrieve_job: fetches a checked job whose list entry carries none or not all of its items.
     :raises PayJobsConflictError: some ids are held, but no job holds them all.
-    :raises PayJobsReconcileError: the search reached its bound of jobs before ``created_since``,
-        so it cannot prove that no such job exists.
+    :raises PayJobsReconcileError: the search reached one of its bounds before ``created_since``,
+        the list is not newest first, repeats itself or is malformed: it cannot prove that no such
+        job exists.
     """
     wanted = set(ids)
     if not wanted:
         return None  # no ids, nothing to match: every job would "hold" the empty set
     holders: dict[str, list[str]] = defaultdict(list)
     complete: list[dict[str, Any]] = []
-    for job in _jobs_created_since(list_jobs, created_since - CLOCK_SKEW_MARGIN):
+    lookups = 0
+    for job in _jobs_created_since(_listed_jobs(list_page), created_since - CLOCK_SKEW_MARGIN):
         items = job.get("items")
         if not items or len(items) < _count(job):  # a summary without (all) its items
-            job = retrieve_job(job["token"])
+            lookups += 1
+            if lookups > MAX_JOB_LOOKUPS:
+                raise PayJobsReconcileError(
+                    f"more than {MAX_JOB_LOOKUPS} listed jobs came without their items: {CANNOT_TELL}"
+                )
+            job = _read_or_refuse(lambda token=job["token"]: retrieve_job(token))
             items = job.get("items") or []
         held = {item.get("clientPaymentId") for item in items} & wanted
         for payment_id in held:
@@ -85,37 +108,58 @@ def find_job_holding(
     return None
 
 
+def _listed_jobs(list_page: Callable[[int, int], Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every listed job, page by page, within the bound of pages; refusing a list that misbehaves."""
+    pages = job_pages(
+        lambda page: _read_or_refuse(lambda: list_page(page, PAGE_SIZE)), PAGE_SIZE, MAX_LIST_PAGES
+    )
+    try:
+        for payload in pages:
+            yield from payload
+    except RepeatedPage as repeat:
+        raise PayJobsReconcileError(f"the server repeats its job list ({repeat}): {CANNOT_TELL}") from None
+    except PageLimitReached:
+        raise PayJobsReconcileError(
+            f"looked through {MAX_LIST_PAGES} pages of {PAGE_SIZE} jobs without reaching the moment of "
+            f"the first attempt: {CANNOT_TELL}"
+        ) from None
+
+
+def _read_or_refuse(read: Callable[[], Any]) -> Any:
+    """``read()``; a malformed answer ends the search: a job it hides could be the one that paid."""
+    try:
+        return read()
+    except PayJobsMalformedAnswerError as error:
+        raise PayJobsReconcileError(
+            f"the server's answer is malformed ({error.why}): {CANNOT_TELL}"
+        ) from error
+
+
 def _jobs_created_since(
     list_jobs: Iterable[Mapping[str, Any]], oldest_allowed: datetime
 ) -> Iterator[Mapping[str, Any]]:
     """
     Each listed job created since ``oldest_allowed``, once, checking the list is newest first.
 
-    :raises PayJobsReconcileError: the list is not newest first, or it reached its bound of jobs
-        first: "not found" would then be a guess, and a wrong guess pays twice.
+    :raises PayJobsReconcileError: the list is not newest first: "not found" would then be a
+        guess, and a wrong guess pays twice.
     """
     previous = UNKNOWN_AGE
-    seen: set[Any] = set()
-    for position, job in enumerate(list_jobs):
-        if job.get("token") in seen:
+    seen: set[str] = set()
+    for job in list_jobs:
+        if job["token"] in seen:
             continue  # jobs created while paging push seen ones onto the next page: skip repeats
-        seen.add(job.get("token"))
+        seen.add(job["token"])
         created = _latest_possible_creation(job)
         if created != UNKNOWN_AGE and created > previous:
             raise PayJobsReconcileError(
-                f"the job list is not newest first (job {job.get('token')} follows an older one): "
-                "cannot tell whether a job already holds these clientPaymentIds"
+                f"the job list is not newest first (job {job['token']} follows an older one): {CANNOT_TELL}"
             )
         if created != UNKNOWN_AGE and previous < oldest_allowed:
             return  # one dated job past the bound was seen to be older still: the order holds
         previous = previous if created == UNKNOWN_AGE else created
         if created < oldest_allowed:
             continue  # past the bound: read one more job only to check the order
-        if position >= MAX_PAGES * 50:
-            raise PayJobsReconcileError(
-                f"looked through {position} jobs without reaching {oldest_allowed.isoformat()}: "
-                "cannot tell whether a job already holds these clientPaymentIds"
-            )
         yield job
 
 
@@ -176,20 +220,23 @@ def _same_value(wanted: Any, held: Any) -> bool:
 
 
 def _count(job: Mapping[str, Any]) -> int:
-    try:
-        return int(job.get("count") or 0)
-    except (TypeError, ValueError):
-        return 0
+    """The job's item count; 0 (read it in full) when it is not a sane number."""
+    return counter(job.get("count")) or 0
 
 
 def _latest_possible_creation(job: Mapping[str, Any]) -> datetime:
     """When the job was created, or the latest it could have been when the answer is vague."""
     created = job.get("created")
+    if not isinstance(created, str) or len(created) > 64:
+        return UNKNOWN_AGE  # look at it
     try:
-        return parse_rfc3339(created, "created")
-    except ValueError:
-        pass
-    try:  # no offset: a server's local time is at most 14 hours behind UTC
-        return pendulum.parse(str(created), tz="UTC", strict=False) + LOCAL_TIME_SPREAD
-    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        try:
+            moment = parse_rfc3339(created, "created")
+        except ValueError:  # no offset: a server's local time is at most 14 hours behind UTC
+            parsed = pendulum.parse(created, tz="UTC", strict=False)
+            if not isinstance(parsed, datetime):  # a duration, a time or a date alone
+                return UNKNOWN_AGE
+            moment = parsed + LOCAL_TIME_SPREAD
+        return moment.astimezone(timezone.utc)  # fails here, not in a comparison, past year 9999
+    except (ValueError, TypeError, OverflowError, pendulum.parsing.exceptions.ParserError):
         return UNKNOWN_AGE  # look at it

@@ -1,5 +1,5 @@
 """
-The one retry policy of the provider, used by the hook's sync (requests) and async (httpx) calls.
+The one retry policy of the provider, used by the hook's sync (requests) and async (aiohttp) calls.
 
 Reads (GET) and cancels (DELETE) are retried on 5xx gateway-type answers, 429, dropped
 connections and timeouts. A create (POST) is retried only when the request provably never
@@ -9,6 +9,8 @@ reached the server: a second POST that did reach it could pay people twice.
 from __future__ import annotations
 
 import logging
+import math
+import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
@@ -19,6 +21,8 @@ import tenacity
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsTransportError
 
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
+# delta-seconds (RFC 9110 says digits; a fraction is tolerated). Anything else is a date or garbage.
+DELTA_SECONDS_RE = re.compile(r"[+-]?\d{1,20}(?:\.\d{1,20})?", re.ASCII)
 IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -48,7 +52,7 @@ class RetryPolicy:
         """Whether ``error`` from a ``method`` call may be retried."""
         safe_to_repeat = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         if isinstance(error, PayJobsTransportError):
-            if error.kind == "tls":
+            if error.kind in PayJobsTransportError.PERMANENT_KINDS:
                 return False
             return safe_to_repeat or not error.request_sent
         if isinstance(error, PayJobsApiError):
@@ -59,8 +63,8 @@ class RetryPolicy:
         """Honour ``Retry-After`` (capped) when the server sent one, else exponential backoff with jitter."""
         error = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_cap)
+        if isinstance(retry_after, (int, float)) and not math.isnan(retry_after):
+            return min(max(float(retry_after), 0.0), self.retry_after_cap)
         return self._backoff(retry_state)
 
     def _backoff(self, retry_state: tenacity.RetryCallState) -> float:
@@ -108,15 +112,19 @@ class RetryPolicy:
 
 
 def parse_retry_after(header: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    """
+    Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date, never negative.
+
+    None for a header that is neither (garbage, NaN, infinity): the backoff applies instead. The
+    caller caps the wait (``retry_after_cap``), so a date far ahead costs at most that.
+    """
     if not header:
         return None
     header = header.strip()
-    try:
+    if DELTA_SECONDS_RE.fullmatch(header):
         return max(float(header), 0.0)
-    except ValueError:
-        pass
     try:
-        return max(parsedate_to_datetime(header).timestamp() - time(), 0.0)
-    except (TypeError, ValueError):
+        seconds = parsedate_to_datetime(header).timestamp() - time()
+    except Exception:  # the parser raises several kinds on garbage (and OverflowError on odd years)
         return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

@@ -32,7 +32,7 @@ def test_create_retrieve_cancel_round_trip(sandbox) -> None:
 def test_every_call_carries_version_accept_and_bearer(sandbox) -> None:
     hook = PayJobsHook()
     hook.list_payment_jobs(1, 5)
-    headers = hook.session.headers
+    headers = hook.transport.session.headers
     assert headers["X-MyPayQuicker-Version"] == "2026.02.01" and headers["accept"] == "application/json"
     # The sandbox answers 400 without the version header and 401 without a bearer token:
     assert [entry["status"] for entry in api_calls(sandbox)] == [200, 200]

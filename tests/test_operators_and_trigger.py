@@ -15,7 +15,7 @@ import requests
 from conftest import api_calls, connection_json, logged, wait_until
 from payloads import gateway_item
 
-from airflow_provider_payjobs.async_client import ASYNC_CLIENTS
+from airflow_provider_payjobs.async_client import ASYNC_CLIENTS, SharedAsyncClient
 from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
@@ -317,7 +317,15 @@ def test_trigger_reports_a_permanent_error(sandbox) -> None:
     assert events[0]["status"] == "error" and "404" in events[0]["message"]
 
 
-def test_triggers_share_one_client_and_one_token(sandbox) -> None:
+def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
+    from airflow_provider_payjobs import async_client
+
+    created = []
+    monkeypatch.setattr(
+        async_client,
+        "SharedAsyncClient",
+        lambda settings: created.append(settings) or SharedAsyncClient(settings),
+    )
     hook = PayJobsHook()
     tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(20)]
     sandbox.admin.advance_clock(100)
@@ -332,11 +340,12 @@ def test_triggers_share_one_client_and_one_token(sandbox) -> None:
             for token in tokens
         ]
         results = await asyncio.gather(*[_first_event(trigger) for trigger in triggers])
-        return results, len(ASYNC_CLIENTS[asyncio.get_running_loop()])
+        return results, len(ASYNC_CLIENTS.get(asyncio.get_running_loop(), {}))
 
-    events, clients = asyncio.run(all_triggers())
+    events, clients_left = asyncio.run(all_triggers())
     assert {event["status"] for event in events} == {"success"}
-    assert clients == 1
+    assert len(created) == 1, "one session for all 20 triggers"
+    assert clients_left == 0, "the last trigger to finish closed it"
     assert len(api_calls(sandbox, "POST", "/auth/connect/token")) == 1
 
 
@@ -639,15 +648,17 @@ def test_the_first_create_bounds_the_search_and_every_post_is_recorded(sandbox) 
 
 def test_the_last_post_is_recorded_when_the_request_leaves(sandbox, monkeypatch) -> None:
     """After the token is in hand, and again for the send that follows a 401."""
+    import requests
+
     sent_at = []
-    send = PayJobsHook._send
+    send = requests.Session.request
 
-    def spy(self, method, path, *args):
-        if method == "POST":
+    def spy(self, method, url, *args, **kwargs):
+        if method == "POST" and url.endswith("/payments/jobs"):
             sent_at.append(datetime.now(timezone.utc))
-        return send(self, method, path, *args)
+        return send(self, method, url, *args, **kwargs)
 
-    monkeypatch.setattr(PayJobsHook, "_send", spy)
+    monkeypatch.setattr(requests.Session, "request", spy)
     PayJobsHook().get_access_token()
     sandbox.admin.expire_tokens()  # the first POST is answered 401, then sent again
     ctx = context()

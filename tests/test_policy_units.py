@@ -109,7 +109,9 @@ def test_api_error_from_a_body_that_is_not_an_api_error_result(body: str) -> Non
 def test_token_answers() -> None:
     token = parse_token_answer(200, '{"access_token": "abc", "token_type": "Bearer", "expires_in": 3600}')
     assert token.value == "abc" and token.is_fresh() and "abc" not in repr(token)
-    assert not parse_token_answer(200, '{"access_token": "abc", "expires_in": 0}').is_fresh()
+    assert not parse_token_answer(
+        200, '{"access_token": "abc", "token_type": "bearer", "expires_in": 0}'
+    ).is_fresh()
     with pytest.raises(PayJobsAuthError) as caught:
         parse_token_answer(401, '{"error": "INVALID_CLIENT", "error_description": "nope"}')
     assert (caught.value.oauth_error, caught.value.status_code, caught.value.description) == (
@@ -119,7 +121,9 @@ def test_token_answers() -> None:
     )
     with pytest.raises(PayJobsAuthError, match=r"unexpected token answer: '<html>'"):
         parse_token_answer(502, "<html>")
-    assert parse_token_answer(201, '{"access_token": "abc"}').value == "abc", "any 2xx"
+    assert parse_token_answer(201, '{"access_token": "abc", "token_type": "Bearer"}').value == "abc", (
+        "any 2xx"
+    )
     # Answers in shapes not expected may still carry a token: it never reaches the message.
     odd_answers = (
         '{"access_token": 123456789, "x": "s3cr3t-tok"}',
@@ -206,20 +210,30 @@ def test_bad_connections_name_the_field(fields: dict, extra: dict, field: str) -
     assert caught.value.field == field
 
 
+def listing(jobs, page_size: int = 50):
+    """The list endpoint over ``jobs`` (newest first), one page per call, as find_job_holding reads it."""
+    jobs = list(jobs)
+    pages = str(max(1, -(-len(jobs) // page_size)))
+
+    def list_page(page: int, size: int) -> dict:
+        return {"payload": jobs[(page - 1) * page_size : page * page_size], "meta": {"pageCount": pages}}
+
+    return list_page
+
+
 def test_reconciliation_reads_a_server_time_without_offset_at_its_latest() -> None:
     since = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     def newest_first(*jobs: tuple[str, str]):
         for number, (moment, payment_id) in enumerate(jobs):
             yield {"token": f"jobs-{number}", "created": moment, "items": [{"clientPaymentId": payment_id}]}
-        raise AssertionError("listed past a job older than the search bound")
 
     # 20:00 without offset may be as late as 10:00 UTC the next day: still within the bound, so
     # it is looked at and found. A day earlier cannot be; one more, older still, confirms the order.
     jobs = newest_first(
         ("2025-12-31T20:00:00", "mine"), ("2025-12-30T00:00:00", "x"), ("2025-12-29T00:00:00", "y")
     )
-    assert find_job_holding(["mine"], since, jobs, dict)["token"] == "jobs-0"
+    assert find_job_holding(["mine"], since, listing(jobs), dict)["token"] == "jobs-0"
 
 
 def test_a_job_without_a_readable_time_is_looked_at_without_breaking_the_order() -> None:
@@ -230,14 +244,16 @@ def test_a_job_without_a_readable_time_is_looked_at_without_breaking_the_order()
         {"token": "c", "created": (now - timedelta(days=1)).isoformat(), "items": [{"clientPaymentId": "y"}]},
         {"token": "d", "created": (now - timedelta(days=2)).isoformat(), "items": [{"clientPaymentId": "z"}]},
     ]
-    assert find_job_holding(["p"], now - timedelta(minutes=1), iter(listed), dict)["token"] == "b"
+    assert find_job_holding(["p"], now - timedelta(minutes=1), listing(listed), dict)["token"] == "b"
 
 
 def test_list_entries_with_only_some_of_their_items_are_read_in_full() -> None:
     now = datetime.now(timezone.utc).isoformat()
     summary = {"token": "jobs-1", "created": now, "count": 3, "items": [{"clientPaymentId": "a"}]}
     full = {**summary, "items": [{"clientPaymentId": payment_id} for payment_id in "abc"]}
-    found = find_job_holding(["a", "b", "c"], datetime.now(timezone.utc), iter([summary]), lambda token: full)
+    found = find_job_holding(
+        ["a", "b", "c"], datetime.now(timezone.utc), listing([summary]), lambda token: full
+    )
     assert found["items"] == full["items"]
 
 
@@ -248,7 +264,7 @@ def test_a_search_that_hits_its_bound_refuses_to_guess() -> None:
         for n in range(3000)
     )
     with pytest.raises(PayJobsReconcileError, match="cannot tell whether a job already holds"):
-        find_job_holding(["id-1"], datetime.now(timezone.utc), jobs, dict)
+        find_job_holding(["id-1"], datetime.now(timezone.utc), listing(jobs), dict)
 
 
 def test_payment_differences_name_each_field_that_changed() -> None:
@@ -286,7 +302,7 @@ def test_a_list_that_is_not_newest_first_is_refused() -> None:
         {"token": "jobs-new", "created": now.isoformat(), "items": [{"clientPaymentId": "p"}], "count": 1},
     ]
     with pytest.raises(PayJobsReconcileError, match="not newest first"):
-        find_job_holding(["p"], now - timedelta(minutes=1), iter(reversed(oldest_first[::-1])), dict)
+        find_job_holding(["p"], now - timedelta(minutes=1), listing(oldest_first), dict)
 
 
 def test_fields_a_server_fills_in_are_not_differences_but_a_changed_payee_is() -> None:
@@ -307,9 +323,9 @@ def test_jobs_repeated_by_paging_while_jobs_are_created_are_not_an_order_violati
         return {"token": token, "created": created, "items": [{"clientPaymentId": payment_id}], "count": 1}
 
     # Page 1 ends with jobs a and b; two new jobs pushed both onto page 2, which repeats them.
-    listed = [job("a", 1, "x"), job("b", 2, "x"), job("a", 1, "x"), job("b", 2, "x"), job("c", 3, "p")]
-    listed += [job("d", 60, "y"), job("e", 61, "z")]
-    found = find_job_holding(["p"], now - timedelta(minutes=5), iter(listed), dict)
+    listed = [job("n", 0, "x"), job("a", 1, "x"), job("b", 2, "x"), job("a", 1, "x"), job("b", 2, "x")]
+    listed += [job("c", 3, "p"), job("d", 60, "y"), job("e", 61, "z")]
+    found = find_job_holding(["p"], now - timedelta(minutes=5), listing(listed, page_size=3), dict)
     assert found["token"] == "c"
 
 
@@ -321,4 +337,4 @@ def test_an_undated_job_after_the_bound_is_still_looked_at() -> None:
         {"token": "c", "created": None, "items": [{"clientPaymentId": "p"}]},
         {"token": "d", "created": (now - timedelta(days=2)).isoformat(), "items": [{"clientPaymentId": "z"}]},
     ]
-    assert find_job_holding(["p"], now - timedelta(minutes=1), iter(listed), dict)["token"] == "c"
+    assert find_job_holding(["p"], now - timedelta(minutes=1), listing(listed), dict)["token"] == "c"

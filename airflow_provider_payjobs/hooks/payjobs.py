@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
-
-from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, http_errors, reconcile
-from airflow_provider_payjobs.async_client import shared_async_client
+from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, reconcile
+from airflow_provider_payjobs.answer_shapes import check_job, check_job_page
+from airflow_provider_payjobs.answers import Answer, malformed, result_of, token_from
 from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.compat import BaseHook, get_connection_async, mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
-from airflow_provider_payjobs.models import API_VERSION_HEADER, Languages
+from airflow_provider_payjobs.models import Languages
+from airflow_provider_payjobs.paging import RepeatedPage, job_pages
+from airflow_provider_payjobs.redaction import redact
 from airflow_provider_payjobs.retries import RetryPolicy
+
+if TYPE_CHECKING:  # the HTTP libraries load on first use, never while DAG files are parsed
+    from airflow_provider_payjobs.async_client import SharedAsyncClient
+    from airflow_provider_payjobs.sync_transport import SyncTransport
 from airflow_provider_payjobs.validation import (
     normalize_body,
     validate_create_body,
@@ -31,6 +37,8 @@ from airflow_provider_payjobs.validation import (
 # A gateway's "bad gateway" or "timeout": the service behind it may still save the create.
 GATEWAY_STATUS_CODES = frozenset({502, 504})
 JOBS_PATH = "/payments/jobs"
+# What a call checks in a 2xx answer before returning it: (decoded JSON, error factory) -> result.
+Shape = Callable[[Any, Callable[[str], Exception]], Any]
 
 
 class PayJobsHook(BaseHook):
@@ -131,7 +139,8 @@ class PayJobsHook(BaseHook):
         :param sort: passed to the API untouched.
         :param language: a Languages member or its name.
         """
-        return self._request("GET", JOBS_PATH, params=_list_params(page, page_size, filter, sort, language))
+        params = _list_params(page, page_size, filter, sort, language)
+        return self._request("GET", JOBS_PATH, params=params, shape=check_job_page)
 
     def iter_payment_jobs(
         self,
@@ -140,18 +149,21 @@ class PayJobsHook(BaseHook):
         sort: str | None = None,
         language: Languages | str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every payment job across all pages, page by page as they are needed."""
-        page = 1
-        while True:
-            result = self.list_payment_jobs(page, page_size, filter=filter, sort=sort, language=language)
-            payload = result.get("payload") or []
-            yield from payload
-            page_count = _counter(result.get("meta", {}).get("pageCount"))
-            # Without a page count, a full page may have a next one: stopping early could hide a job.
-            last = len(payload) < page_size if page_count is None else page >= page_count
-            if not payload or last:
-                return
-            page += 1
+        """
+        Every payment job across all pages, page by page as they are needed.
+
+        Stops, with a warning, at a page that lists exactly the jobs of the page before (a server
+        that ignores ``page`` would otherwise keep this loop going forever).
+        """
+        pages = job_pages(
+            lambda page: self.list_payment_jobs(page, page_size, filter=filter, sort=sort, language=language),
+            page_size,
+        )
+        try:
+            for payload in pages:
+                yield from payload
+        except RepeatedPage as repeat:
+            self.log.warning("PayQuicker job list: %s; stopping there", repeat)
 
     def create_payment_job(
         self,
@@ -189,7 +201,9 @@ class PayJobsHook(BaseHook):
                     if existing is not None:
                         return existing
                 try:
-                    return self._send_once("POST", JOBS_PATH, None, wire_body, before_send=posts.sending)
+                    return self._send_once(
+                        "POST", JOBS_PATH, shape=check_job, json_body=wire_body, before_send=posts.sending
+                    )
                 except PayJobsApiError as error:
                     if ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):
                         # Refused as a repeat, or accepted with an unreadable answer: the job exists.
@@ -243,7 +257,7 @@ class PayJobsHook(BaseHook):
 
     def _search_jobs(self, client_payment_ids: list[str], created_since: datetime) -> dict[str, Any] | None:
         return reconcile.find_job_holding(
-            client_payment_ids, created_since, self.iter_payment_jobs(), self.retrieve_payment_job
+            client_payment_ids, created_since, self.list_payment_jobs, self.retrieve_payment_job
         )
 
     def _find_earlier_create(
@@ -274,7 +288,7 @@ class PayJobsHook(BaseHook):
         :param language: a Languages member or its name.
         """
         params = _job_params(job_token, filter, language)
-        return self._request("GET", _job_path(job_token), params=params)
+        return self._request("GET", _job_path(job_token), params=params, shape=_job_shape(job_token))
 
     def cancel_payment_job(self, job_token: str) -> dict[str, Any]:
         """
@@ -283,21 +297,35 @@ class PayJobsHook(BaseHook):
         :param job_token: ``jobs-<uuid>``.
         """
         validate_job_token(job_token)
-        return self._request("DELETE", _job_path(job_token))
+        return self._request("DELETE", _job_path(job_token), shape=_job_shape(job_token))
 
     # --- async twins for triggers ---------------------------------------------------------------
 
     async def aretrieve_payment_job(
         self, job_token: str, filter: str | None = None, language: Languages | str | None = None
     ) -> dict[str, Any]:
-        """:meth:`retrieve_payment_job` for the event loop (httpx, shared client and token)."""
+        """:meth:`retrieve_payment_job` for the event loop (aiohttp, shared session and token)."""
         params = _job_params(job_token, filter, language)
-        return await self._arequest("GET", _job_path(job_token), params=params)
+        return await self._arequest("GET", _job_path(job_token), _job_shape(job_token), params=params)
 
     async def acancel_payment_job(self, job_token: str) -> dict[str, Any]:
         """:meth:`cancel_payment_job` for the event loop."""
         validate_job_token(job_token)
-        return await self._arequest("DELETE", _job_path(job_token))
+        return await self._arequest("DELETE", _job_path(job_token), _job_shape(job_token))
+
+    @asynccontextmanager
+    async def shared_async_session(self) -> AsyncIterator[None]:
+        """
+        Keep this connection's shared async HTTP session open while the block runs.
+
+        Every async call uses the event loop's one session for the connection, open while anyone
+        holds it. A trigger holds it for its whole wait, so that its polls (and those of every
+        other trigger of the connection) reuse connections and one token.
+        """
+        from airflow_provider_payjobs.async_client import shared_async_client
+
+        async with shared_async_client(await self.asettings()):
+            yield
 
     # --- connection test ------------------------------------------------------------------------
 
@@ -307,7 +335,7 @@ class PayJobsHook(BaseHook):
         try:
             probe.list_payment_jobs(1, 1)
         except Exception as error:
-            return False, describe_connection_failure(error, probe._settings)
+            return False, redact(describe_connection_failure(error, probe._settings)) or ""
         finally:
             probe.close()
         return True, f"Connected to {probe.settings.base_url}: token granted and jobs listed."
@@ -315,17 +343,16 @@ class PayJobsHook(BaseHook):
     # --- sync transport -------------------------------------------------------------------------
 
     @cached_property
-    def session(self) -> requests.Session:
-        """One keep-alive session per hook."""
-        session = requests.Session()
-        session.headers.update({"accept": "application/json", API_VERSION_HEADER: self.settings.api_version})
-        session.verify = self.settings.verify
-        return session
+    def transport(self) -> SyncTransport:
+        """One keep-alive session per hook, each call bounded by the timeout (requests, loaded here)."""
+        from airflow_provider_payjobs.sync_transport import SyncTransport
+
+        return SyncTransport(self.settings)
 
     def close(self) -> None:
-        if "session" in self.__dict__:
-            self.session.close()
-            del self.__dict__["session"]
+        if "transport" in self.__dict__:
+            self.transport.close()
+            del self.__dict__["transport"]
 
     def get_access_token(self, *, force_refresh: bool = False) -> AccessToken:
         """A cached bearer token, fetched when missing or about to expire."""
@@ -345,83 +372,92 @@ class PayJobsHook(BaseHook):
         path = url.removeprefix(self.settings.base_url)
         for attempt in self.retry_policy.retrying("POST", path, self.log, idempotent=True):
             with attempt:
-                try:
-                    answer = self.session.post(url, headers=headers, data=form, timeout=self.settings.timeout)
-                except requests.RequestException as error:
-                    raise http_errors.from_requests_error(error, "POST", path) from None
-                token = http_errors.token_from_answer(answer.status_code, answer.text, answer.headers, path)
+                token = token_from(self.transport.send("POST", path, headers=headers, form=form), path)
         mask_secret(token.value)
         self.log.debug("PayQuicker access token granted for client %s", self.settings.credentials.client_id)
         return token
 
-    def _request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None
-    ) -> Any:
+    def _request(self, method: str, path: str, *, shape: Shape, params: dict[str, Any] | None = None) -> Any:
         for attempt in self.retry_policy.retrying(method, path, self.log):
             with attempt:
-                return self._send_once(method, path, params, json_body)
+                return self._send_once(method, path, shape=shape, params=params)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     def _send_once(
         self,
         method: str,
         path: str,
-        params: dict[str, Any] | None,
-        json_body: Any,
+        *,
+        shape: Shape,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
         before_send: Callable[[], None] | None = None,
     ) -> Any:
-        def send(token: AccessToken) -> requests.Response:
-            if before_send is not None:
-                before_send()  # token in hand: the request leaves right after this
-            return self._send(method, path, params, json_body, token)
+        """One attempt (a refused token is renewed once), checked down to the shape the caller relies on."""
+
+        def send(token: AccessToken) -> Answer:
+            return self.transport.send(
+                method,
+                path,
+                headers={"Authorization": f"Bearer {token.value}"},
+                params=params,
+                json_body=json_body,
+                before_send=before_send,
+            )
 
         token = self.get_access_token()
         answer = send(token)
-        if answer.status_code == 401:
+        if answer.status == 401:
             # The token expired early or was revoked: one fresh token, one more try.
             TOKEN_CACHE.drop(self.settings.credentials, token)
             answer = send(self.get_access_token())
-        self.log.debug("PayQuicker %s %s -> HTTP %s", method, path, answer.status_code)
-        if not answer.ok:
-            raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)
-        return http_errors.decode_json(answer.status_code, answer.text, method, path)
-
-    def _send(
-        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, token: AccessToken
-    ) -> requests.Response:
-        try:
-            return self.session.request(
-                method,
-                self.settings.base_url + path,
-                params=params,
-                json=json_body,
-                headers={"Authorization": f"Bearer {token.value}"},
-                timeout=self.settings.timeout,
-            )
-        except requests.RequestException as error:
-            raise http_errors.from_requests_error(error, method, path) from None
+        self.log.debug("PayQuicker %s %s -> HTTP %s", method, path, answer.status)
+        return _checked(answer, method, path, shape, self.settings.max_answer_bytes)
 
     # --- async transport ------------------------------------------------------------------------
 
-    async def _arequest(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
+    async def _arequest(
+        self, method: str, path: str, shape: Shape, *, params: dict[str, Any] | None = None
+    ) -> Any:
+        from airflow_provider_payjobs.async_client import shared_async_client
+
         settings = await self.asettings()
-        async for attempt in settings.retry_policy.async_retrying(method, path, self.log):
-            with attempt:
-                return await self._asend_once(settings, method, path, params)
+        async with shared_async_client(settings) as client:
+            async for attempt in settings.retry_policy.async_retrying(method, path, self.log):
+                with attempt:
+                    return await self._asend_once(client, method, path, shape, params)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _asend_once(
-        self, settings: PayJobsSettings, method: str, path: str, params: dict[str, Any] | None
+        self,
+        client: SharedAsyncClient,
+        method: str,
+        path: str,
+        shape: Shape,
+        params: dict[str, Any] | None,
     ) -> Any:
-        shared = shared_async_client(settings)
-        token = await shared.token(settings, self.log)
-        answer = await shared.send(settings, method, path, params, token)
-        if answer.status_code == 401:
-            TOKEN_CACHE.drop(settings.credentials, token)
-            answer = await shared.send(settings, method, path, params, await shared.token(settings, self.log))
-        if answer.is_error:
-            raise http_errors.api_error(answer.status_code, answer.text, answer.headers, method, path)
-        return http_errors.decode_json(answer.status_code, answer.text, method, path)
+        token = await client.token(self.log)
+        answer = await client.send(
+            method, path, headers={"Authorization": f"Bearer {token.value}"}, params=params
+        )
+        if answer.status == 401:
+            TOKEN_CACHE.drop(client.settings.credentials, token)
+            token = await client.token(self.log)
+            answer = await client.send(
+                method, path, headers={"Authorization": f"Bearer {token.value}"}, params=params
+            )
+        return _checked(answer, method, path, shape, client.settings.max_answer_bytes)
+
+
+def _checked(answer: Answer, method: str, path: str, shape: Shape, max_answer_bytes: int) -> Any:
+    """The result of a 2xx answer in the shape the call relies on; a typed error otherwise."""
+    return shape(
+        result_of(answer, method, path, max_answer_bytes), lambda why: malformed(answer, method, path, why)
+    )
+
+
+def _job_shape(job_token: str) -> Shape:
+    return lambda data, malformed_answer: check_job(data, malformed_answer, expected_token=job_token)
 
 
 class _PostTimes:
@@ -488,11 +524,3 @@ def _with_optional(params: dict[str, Any], **optional: Any) -> dict[str, Any]:
 
 def _job_path(job_token: str) -> str:
     return f"{JOBS_PATH}/{quote(job_token, safe='')}"
-
-
-def _counter(value: Any) -> int | None:
-    """The list meta counters are strings on the wire."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -10,7 +10,7 @@ from airflow_provider_payjobs.compat import BaseTrigger, TriggerEvent
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import StatusSets
-from airflow_provider_payjobs.waiting import JobWait
+from airflow_provider_payjobs.waiting import ERROR, JobWait
 
 
 class PaymentJobTrigger(BaseTrigger):
@@ -20,7 +20,7 @@ class PaymentJobTrigger(BaseTrigger):
     The event is ``{"status": "success" | "failed" | "timeout" | "error", "job_token": ...,
     "job": <last job dict or None>, "message": ...}``. Transient API errors are retried with the
     hook's policy and then polled through until the deadline; they never become a failure event.
-    Triggers of one connection share one HTTP client and one token in the triggerer's loop.
+    Triggers of one connection share one HTTP session and one token in the triggerer's loop.
 
     :param job_token: the job to wait for.
     :param payjobs_conn_id: the Airflow connection.
@@ -73,14 +73,23 @@ class PaymentJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         wait = JobWait(self.job_token, self.status_sets, self.end_time, self.log)
+        try:
+            # Held for the whole wait: every poll (of every trigger of the connection) reuses one session.
+            async with hook.shared_async_session():
+                event = await self._poll_until_done(hook, wait)
+        except PayJobsError as error:  # the connection's settings are unusable: polling cannot start
+            event = wait.event(ERROR, f"Cannot poll payment job {self.job_token}: {error}")
+        yield TriggerEvent(event)
+
+    async def _poll_until_done(self, hook: PayJobsHook, wait: JobWait) -> dict[str, Any]:
+        policy = (await hook.asettings()).retry_policy
         while True:
             try:
                 event = wait.observe(await hook.aretrieve_payment_job(self.job_token))
             except PayJobsError as error:
-                event = wait.observe_error(error, (await hook.asettings()).retry_policy)
+                event = wait.observe_error(error, policy)
             if event is not None:
-                yield TriggerEvent(event)
-                return
+                return event
             await asyncio.sleep(wait.sleep_seconds(self.poll_interval))
 
     async def on_kill(self) -> None:

@@ -1,0 +1,178 @@
+"""
+What the sync and async transports hand back, and how an answer becomes a result or a typed error.
+
+Both transports read at most a capped number of bytes, never follow a redirect, and return an
+:class:`Answer`; everything after that (status, content encoding, JSON, secrets in error text)
+is decided here, once, for both.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_payjobs.auth import AccessToken, parse_token_answer
+from airflow_provider_payjobs.exceptions import (
+    BODY_EXCERPT_CHARS,
+    PayJobsApiError,
+    PayJobsMalformedAnswerError,
+)
+from airflow_provider_payjobs.retries import parse_retry_after
+
+# Of an error answer only the start is read: enough for an ApiErrorResult, never a flood.
+ERROR_BODY_BYTES = 64 * 1024
+# The only content encodings asked for (Accept-Encoding), so the only ones decoded.
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """
+    One HTTP answer as a transport read it.
+
+    :param status: the HTTP status code.
+    :param headers: the answer's headers (a case-insensitive mapping).
+    :param body: the body as received (still content-encoded), at most the read limit.
+    :param complete: False when the body was longer than the read limit and was cut there.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    complete: bool = True
+
+    @property
+    def is_success(self) -> bool:
+        """Only 2xx is success: 1xx, 3xx (never followed) and anything past 599 are errors too."""
+        return 200 <= self.status < 300
+
+
+def encoded_body(
+    json_body: Any, form: Mapping[str, str] | None, headers: Mapping[str, str]
+) -> tuple[Any, Mapping[str, str]]:
+    """The request body both transports send (JSON bytes, or form fields) and its headers."""
+    if json_body is None:
+        return form, headers
+    # Validation guarantees finite numbers and encodable text; allow_nan=False keeps it honest.
+    data = json.dumps(json_body, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return data, {**headers, "content-type": "application/json"}
+
+
+def read_limit(status: int, max_answer_bytes: int) -> int:
+    """How many body bytes a transport reads: the cap for a success, a short excerpt for an error."""
+    return max_answer_bytes if 200 <= status < 300 else ERROR_BODY_BYTES
+
+
+def result_of(answer: Answer, method: str, path: str, max_answer_bytes: int) -> Any:
+    """
+    The decoded JSON of a 2xx answer.
+
+    :raises PayJobsApiError: any other status, with the ApiErrorResult fields when there are any.
+    :raises PayJobsMalformedAnswerError: a 2xx that is too large, badly encoded or not JSON.
+    """
+    if not answer.is_success:
+        raise api_error(answer, method, path)
+    if not answer.complete:
+        raise malformed(answer, method, path, f"the answer is larger than {max_answer_bytes} bytes")
+    try:
+        body = decoded_body(answer, max_answer_bytes)
+    except ValueError as error:
+        raise malformed(answer, method, path, str(error)) from None
+    try:
+        return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as error:
+        why = "it nests too deeply" if isinstance(error, RecursionError) else "it is not JSON"
+        raise malformed(answer, method, path, why, body) from None
+
+
+def api_error(answer: Answer, method: str, path: str) -> PayJobsApiError:
+    """The typed error of an answer that is not a success, quoting its body (secrets removed)."""
+    return PayJobsApiError.from_response(
+        answer.status,
+        text_of(answer),
+        method=method,
+        path=path,
+        retry_after=parse_retry_after(answer.headers.get("Retry-After")),
+        location=answer.headers.get("Location"),
+    )
+
+
+def token_from(answer: Answer, path: str) -> AccessToken:
+    """The token of a token endpoint answer; a 5xx, 429 or redirect is an API error (retry policy applies)."""
+    if answer.status >= 500 or answer.status == 429 or 300 <= answer.status < 400:
+        raise api_error(answer, "POST", path)
+    if answer.is_success and not answer.complete:
+        raise PayJobsApiError(
+            answer.status, method="POST", path=path, body_excerpt="<a token answer too large>"
+        )
+    return parse_token_answer(answer.status, text_of(answer))
+
+
+def malformed(
+    answer: Answer, method: str, path: str, why: str, body: bytes | None = None
+) -> PayJobsMalformedAnswerError:
+    """The error for a 2xx answer that cannot be used, with a short excerpt of it."""
+    raw = answer.body if body is None else body
+    excerpt = raw[: BODY_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")[:BODY_EXCERPT_CHARS]
+    return PayJobsMalformedAnswerError(answer.status, why, method=method, path=path, body_excerpt=excerpt)
+
+
+def text_of(answer: Answer) -> str:
+    """
+    The body as text; an undecodable body is described, never raised on.
+
+    Not redacted here: a token answer must be read as sent. Errors redact what they quote.
+    """
+    try:
+        body = decoded_body(answer, max(ERROR_BODY_BYTES, len(answer.body)))
+    except ValueError:
+        return "<an undecodable body>"
+    return body.decode("utf-8", errors="replace")
+
+
+def decoded_body(answer: Answer, limit: int) -> bytes:
+    """
+    The body with its content encoding undone, at most ``limit`` bytes once decoded.
+
+    :raises ValueError: an encoding that was not asked for, a corrupt or cut compressed body, or
+        one that decodes to more than ``limit`` bytes.
+    """
+    encoding = (answer.headers.get("Content-Encoding") or "identity").strip().lower()
+    if encoding == "identity":
+        return answer.body
+    if encoding in ("gzip", "x-gzip"):
+        return _inflate(answer.body, zlib.MAX_WBITS | 16, limit, answer.complete)
+    if encoding == "deflate":  # zlib-wrapped as RFC 9110 says; some servers send it raw
+        try:
+            return _inflate(answer.body, zlib.MAX_WBITS, limit, answer.complete)
+        except ValueError:
+            return _inflate(answer.body, -zlib.MAX_WBITS, limit, answer.complete)
+    raise ValueError(f"its content encoding {encoding[:40]!r} was not asked for")
+
+
+def _inflate(body: bytes, window_bits: int, limit: int, complete: bool) -> bytes:
+    inflater = zlib.decompressobj(window_bits)
+    try:
+        decoded = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise ValueError("its compressed body is corrupt") from None
+    if len(decoded) > limit:
+        raise ValueError(f"it decompresses to more than {limit} bytes")
+    if complete and not inflater.eof:
+        raise ValueError("its compressed body ends early")
+    return decoded
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} does not fit a double")
+    return value

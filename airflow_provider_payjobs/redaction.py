@@ -1,0 +1,59 @@
+"""
+Secrets this process knows, and their removal from any text a server sent back.
+
+A server may echo what it was sent: an error message quoting the Authorization header, an
+``error_description`` quoting the Basic credentials. Such text goes into exceptions, log lines and
+``test_connection``'s message, so it is cleaned here first, without relying on Airflow's masker
+(which is not there in every process, nor for text held in an exception).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections import OrderedDict
+from urllib.parse import quote, quote_plus
+
+REPLACEMENT = "***"
+# Tokens are renewed about hourly; a bound keeps a long-lived triggerer from growing without end.
+MAX_REMEMBERED_SECRETS = 1000
+
+
+class SecretRegistry:
+    """Every secret value seen in this process (client secrets, their Basic form, access tokens)."""
+
+    def __init__(self) -> None:
+        self._secrets: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._longest_first: tuple[str, ...] = ()
+
+    def add(self, *values: str) -> None:
+        """Remember ``values`` (empty ones are ignored)."""
+        with self._lock:
+            for value in values:
+                if value and value.strip():
+                    self._secrets[value] = None
+                    self._secrets.move_to_end(value)
+            while len(self._secrets) > MAX_REMEMBERED_SECRETS:
+                self._secrets.popitem(last=False)
+            self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
+
+    def add_client_credentials(self, client_id: str, client_secret: str) -> None:
+        """The secret as given, URL-encoded, and inside the Basic credentials it is sent in."""
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self.add(client_secret, quote(client_secret, safe=""), quote_plus(client_secret), basic)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret replaced by ``***``."""
+        for secret in self._longest_first:
+            if secret in text:
+                text = text.replace(secret, REPLACEMENT)
+        return text
+
+
+SECRETS = SecretRegistry()
+
+
+def redact(text: str | None) -> str | None:
+    """``text`` without any secret this process knows; None stays None."""
+    return None if text is None else SECRETS.redact(text)
