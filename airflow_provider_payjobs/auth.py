@@ -124,9 +124,7 @@ def _lifetime(expires_in: Any) -> float:
     if isinstance(expires_in, float) and math.isnan(expires_in):
         return DEFAULT_TOKEN_LIFETIME_SECONDS
     # Compared before any conversion: an integer of 400 digits does not fit a float.
-    if expires_in > MAX_TOKEN_LIFETIME_SECONDS:
-        return MAX_TOKEN_LIFETIME_SECONDS
-    return max(float(expires_in), 0.0)
+    return float(min(max(expires_in, 0), MAX_TOKEN_LIFETIME_SECONDS))
 
 
 class TokenCache:

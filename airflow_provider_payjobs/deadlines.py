@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 # A call whose connection has no socket yet (still connecting) is looked at again this often.
 RECHECK_SECONDS = 0.05
@@ -24,16 +23,18 @@ RECHECK_SECONDS = 0.05
 
 class CallDeadline:
     """
-    The deadline of one call, and the connection it runs on once the HTTP library picks one.
+    The deadline of one call, and the sockets it runs on once the HTTP library opens or picks them.
 
     :param deadline: ``time.monotonic()`` after which the call is cut.
     """
 
-    __slots__ = ("connection", "deadline", "done", "expired")
+    __slots__ = ("deadline", "done", "expired", "sockets")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        self.connection: Any = None
+        # Every socket the call used: a connection lets go of its socket once an answer says
+        # "Connection: close", while the body is still being read from it.
+        self.sockets: list[socket.socket] = []
         self.done = False
         self.expired = False
 
@@ -63,13 +64,13 @@ class Watchdog:
             call.done = True  # left in the heap: dropped when its moment comes, no wake-up now
             self._current.call = None
 
-    def attach(self, connection: Any) -> None:
-        """The HTTP library chose ``connection`` for the calling thread's call (if one is watched)."""
+    def watch(self, sock: socket.socket | None) -> None:
+        """The calling thread's call (if one is watched) uses ``sock``: cut it too at the deadline."""
         call = getattr(self._current, "call", None)
-        if call is not None:
-            call.connection = connection
+        if call is not None and sock is not None:
+            call.sockets.append(sock)
             if call.expired:
-                _cut(connection)
+                _cut(sock)
 
     def _schedule(self, call: CallDeadline, moment: float) -> None:
         with self._condition:
@@ -91,17 +92,14 @@ class Watchdog:
             if call.done:
                 continue
             call.expired = True
-            if call.connection is not None and getattr(call.connection, "sock", None) is not None:
-                _cut(call.connection)
-            else:  # still connecting (its connect timeout bounds that): look again shortly
+            for sock in call.sockets:
+                _cut(sock)
+            if not call.sockets:  # still connecting (its connect timeout bounds that): look again
                 self._schedule(call, time.monotonic() + RECHECK_SECONDS)
 
 
-def _cut(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
-    with contextlib.suppress(OSError):  # already closed: nothing left to cut
+def _cut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed, or detached by a TLS wrap: nothing to cut
         sock.shutdown(socket.SHUT_RDWR)
 
 

@@ -6,12 +6,14 @@ Imported when the first blocking call is made, never while DAG files are parsed.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
@@ -24,18 +26,42 @@ from airflow_provider_payjobs.models import API_VERSION_HEADER
 READ_CHUNK_BYTES = 64 * 1024
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _WatchedSockets:
+    """A connection whose sockets the deadline watchdog may cut (mixed into urllib3's)."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        WATCHDOG.watch(sock)  # from the TCP connect on: a TLS handshake can drip too
+        return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        WATCHDOG.watch(self.sock)  # type: ignore[attr-defined]  # the TLS socket around it, if any
+
+
+class _WatchedHTTPConnection(_WatchedSockets, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedSockets, HTTPSConnection):
+    pass
+
+
+class _WatchedPool:
+    """A pool handing out watched connections (mixed into urllib3's)."""
+
     def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)
-        WATCHDOG.attach(connection)
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        WATCHDOG.watch(connection.sock)  # a kept-alive connection already has its socket
         return connection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)
-        WATCHDOG.attach(connection)
-        return connection
+class _WatchedHTTPPool(_WatchedPool, HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
@@ -111,9 +137,12 @@ class SyncTransport:
                     allow_redirects=False,
                     stream=True,
                 )
-                return self._read(response)
+                answer = self._read(response)
             except Exception as error:
                 raise _transport_error(error, call, method, path, self.settings.timeout) from None
+        if call.expired:  # cut at the deadline: what was read may look whole but is not
+            raise _transport_error(TimeoutError(), call, method, path, self.settings.timeout)
+        return answer
 
     def _read(self, response: requests.Response) -> Answer:
         limit = read_limit(response.status_code, self.settings.max_answer_bytes)
