@@ -39,6 +39,7 @@ class SharedAsyncClient:
 
     def __init__(self, settings: PayJobsSettings) -> None:
         self.settings = settings
+        proxy, proxy_auth = _environment_proxy(settings.base_url)
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_ssl_setting(settings.verify)),
             headers={
@@ -50,7 +51,10 @@ class SharedAsyncClient:
             timeout=aiohttp.ClientTimeout(total=settings.timeout),
             auto_decompress=False,  # decoded by answers.py, capped, as the sync path does
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,  # proxies from the environment, as requests honours them
+            # Proxies from the environment, as requests honours them: looked up once here, since
+            # trust_env=True would look them (and .netrc) up in a thread on every request.
+            proxy=proxy,
+            proxy_auth=proxy_auth,
         )
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.token_lock = asyncio.Lock()
@@ -123,6 +127,17 @@ async def _read(response: aiohttp.ClientResponse, max_answer_bytes: int) -> Answ
             response.close()  # the rest is never read: the connection cannot be reused
             return Answer(response.status, response.headers, b"".join(chunks)[:limit], complete=False)
     return Answer(response.status, response.headers, b"".join(chunks))
+
+
+def _environment_proxy(base_url: str) -> tuple[Any, Any]:
+    """The proxy (and its credentials) the environment sets for ``base_url``, if any."""
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        return get_env_proxy_for_url(URL(base_url))
+    except LookupError:  # no proxy, or the host is in no_proxy
+        return None, None
 
 
 def _ssl_setting(verify: bool | str) -> bool | ssl.SSLContext:
