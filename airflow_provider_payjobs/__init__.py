@@ -115,7 +115,7 @@ def _connection_fields() -> dict[str, Any]:
         "verify": field(
             "Verify TLS",
             "boolean",
-            "verify the server certificate (a CA bundle path can be set in Extra)",
+            "verify the server certificate",
             default=DEFAULT_VERIFY,
         ),
         "retry_limit": field(

@@ -64,13 +64,18 @@ def _run_all(deployment: Deployment, arguments: argparse.Namespace) -> int:
     deployment.wait_dags_parsed([PAYOUT, SENSOR, CANCEL])
     _line("PASS", "example DAGs parsed and unpaused", time.monotonic() - step, "")
     if arguments.ui:
-        from e2e.ui_check import browser_checks
+        from e2e.ui_check import browser_checks, browser_page
 
-        steps: list[tuple[str, Callable[[], str]]] = browser_checks(deployment, OUTPUT)
-    else:
-        cases = Cases(deployment)
-        steps = [(name, case) for name, case in cases.all() if _chosen(name, arguments.only)]
-        steps.append(("ledger: every payout exactly once", cases.check_everything_paid_once))
+        with browser_page() as page:  # closed whatever happens
+            return run_steps(browser_checks(deployment, OUTPUT, page))
+    cases = Cases(deployment)
+    steps = [(name, case) for name, case in cases.all() if _chosen(name, arguments.only)]
+    steps.append(("ledger: every payout exactly once", cases.check_everything_paid_once))
+    return run_steps(steps)
+
+
+def run_steps(steps: list[tuple[str, Callable[[], str]]]) -> int:
+    """Run each step, one line each; the number that failed."""
     failures = 0
     for name, check in steps:
         step = time.monotonic()
