@@ -158,7 +158,9 @@ def test_execute_pushes_token_and_link_before_waiting(sandbox, monkeypatch) -> N
     )
     ctx = context()
     token = CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0)]}).execute(ctx)
-    assert ctx["ti"].xcoms == {"job_token": token, "job_url": f"https://portal.example/jobs/{token}"}
+    url = f"https://portal.example/jobs/{token}"
+    # Under the link's own key too, so that the UI shows the link while the task is deferred.
+    assert ctx["ti"].xcoms == {"job_token": token, "job_url": url, "_link_PaymentJobLink": url}
     assert ctx["task_state_store"]["payjobs_job_token"] == token
     assert job_url(None, token) is None
 
