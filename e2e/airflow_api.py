@@ -74,6 +74,9 @@ class AirflowApi:
             "PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", json={"new_state": state}
         )
 
+    def mark_run(self, dag_id: str, run_id: str, state: str) -> None:
+        self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
+
     def clear(self, dag_id: str, run_id: str, task_id: str) -> None:
         self.call(
             "POST",

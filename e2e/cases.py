@@ -50,6 +50,7 @@ class Cases:
         return [
             ("payout end to end", self.payout_end_to_end),
             ("mark failed while deferred", self.mark_failed_while_deferred),
+            ("mark the run failed while deferred", lambda: self.mark_failed_while_deferred(whole_run=True)),
             ("clear while deferred", self.clear_while_deferred),
             ("mark success while deferred", self.mark_success_while_deferred),
             ("triggerer SIGTERM while deferred", lambda: self.triggerer_killed(signal.SIGTERM)),
@@ -68,9 +69,12 @@ class Cases:
         self.expect_success(payout)
         return f"deferred in triggerer {triggerer}, paid {PAYEES}"
 
-    def mark_failed_while_deferred(self) -> str:
+    def mark_failed_while_deferred(self, whole_run: bool = False) -> str:
         payout = self.deferred_payout()
-        self.api.mark(PAYOUT, payout.run_id, "pay", "failed")
+        if whole_run:
+            self.api.mark_run(PAYOUT, payout.run_id, "failed")
+        else:
+            self.api.mark(PAYOUT, payout.run_id, "pay", "failed")
         wait_for(
             f"job {payout.job_token} to be CANCELLED",
             lambda: self.sandbox.status(payout.job_token) == "CANCELLED",
