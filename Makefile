@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test lint format demo soak sandbox clean
+.PHONY: install test lint format demo soak sandbox e2e e2e-ui clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,5 +35,25 @@ soak: install
 sandbox: install
 	$(BIN)/payjobs-sandbox --port 8023
 
+# A real deployment: PostgreSQL 15 (initdb/pg_ctl), the sandbox, and Airflow's api-server,
+# scheduler, dag-processor and triggerer as separate processes. Airflow needs both drivers.
+E2E_STAMP := $(VENV)/.e2e-installed
+$(E2E_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q "asyncpg>=0.30" "psycopg2-binary>=2.9"
+	touch $@
+
+e2e: $(E2E_STAMP)
+	$(BIN)/python -m e2e.run
+
+# The browser check: Debian's chromium, headless, driven by Playwright (never `playwright install`).
+E2E_UI_STAMP := $(VENV)/.e2e-ui-installed
+$(E2E_UI_STAMP): $(E2E_STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(BIN)/python -m pip install -q "playwright>=1.50"
+	touch $@
+
+e2e-ui: $(E2E_UI_STAMP)
+	$(BIN)/python -m e2e.run --ui
+
 clean:
-	rm -rf $(VENV) .airflow *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .airflow .e2e *.egg-info .pytest_cache .ruff_cache

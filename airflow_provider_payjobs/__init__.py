@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
+# The project's documentation index (Airflow's Providers page links to it).
+DOCUMENTATION_URL = "https://airflow-provider-payjobs.readthedocs.io/en/stable/"
 
 
 # The connection form: also returned by PayJobsHook.get_ui_field_behaviour() for Airflow 3.0 and
@@ -25,6 +27,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-payjobs",
         "name": "PayQuicker Payment Jobs",
         "description": "Create, cancel and wait on PayQuicker payment jobs; with a local sandbox server.",
+        "documentation-url": DOCUMENTATION_URL,
         "versions": [__version__],
         "hooks": [
             {
@@ -64,7 +67,27 @@ def get_provider_info() -> dict[str, Any]:
 
 
 def _connection_fields() -> dict[str, Any]:
-    """The connection extras shown as form fields (JSON schema per field)."""
+    """
+    The connection extras shown as form fields (JSON schema per field).
+
+    A field's ``default`` is what the form shows and saves for a new connection, so it is the
+    default the hook uses (from ``connection_settings``), never a guess: Environment shows
+    "sandbox" rather than an empty choice, and the Verify TLS switch is on, as TLS is verified.
+    The API version and the create settle time show no default: a saved value would pin them
+    (the API version must follow the provider; the settle time follows the timeout).
+    """
+    from airflow_provider_payjobs.connection_settings import (
+        DEFAULT_ENVIRONMENT,
+        DEFAULT_SANDBOX_INSTANCE,
+        DEFAULT_SCOPES,
+        DEFAULT_TIMEOUT_SECONDS,
+        DEFAULT_UAT_INSTANCE,
+        DEFAULT_VERIFY,
+    )
+    from airflow_provider_payjobs.models import API_VERSION, Environment
+    from airflow_provider_payjobs.retries import RetryPolicy
+
+    retries = RetryPolicy()
 
     def field(label: str, kind: str, description: str, **schema: Any) -> dict[str, Any]:
         return {"label": label, "schema": {"type": [kind, "null"], **schema}, "description": description}
@@ -73,27 +96,44 @@ def _connection_fields() -> dict[str, Any]:
         "environment": field(
             "Environment",
             "string",
-            "production, sandbox (default), uat or development; ignored when Base URL is set",
-            enum=["production", "sandbox", "uat", "development", None],
+            f"the PayQuicker server; default {DEFAULT_ENVIRONMENT.value}; ignored when Base URL is set",
+            enum=[member.value for member in Environment],
+            default=DEFAULT_ENVIRONMENT.value,
         ),
         "sandbox_instance": field(
-            "Sandbox instance", "string", "api.{instance}.payquicker.io; default sandbox"
+            "Sandbox instance",
+            "string",
+            "api.{instance}.payquicker.io",
+            default=DEFAULT_SANDBOX_INSTANCE,
         ),
-        "uat_instance": field("UAT instance", "string", "api.{instance}.payquicker.io; default uat1"),
-        "api_version": field("API version", "string", "X-MyPayQuicker-Version header; default 2026.02.01"),
-        "scopes": field("Scopes", "string", "space-delimited OAuth scopes; default 'readonly modify'"),
-        "timeout": field("Timeout (seconds)", "number", "per HTTP request; default 30"),
-        "verify": field("Verify TLS", "boolean", "verify the server certificate; default true"),
-        "retry_limit": field("Retry attempts", "integer", "attempts per call, first included; default 5"),
-        "retry_min_wait": field("Retry minimum wait", "number", "seconds before the first retry; default 1"),
-        "retry_max_wait": field("Retry maximum wait", "number", "cap on a wait between attempts; default 30"),
+        "uat_instance": field(
+            "UAT instance", "string", "api.{instance}.payquicker.io", default=DEFAULT_UAT_INSTANCE
+        ),
+        "api_version": field("API version", "string", f"X-MyPayQuicker-Version header; empty: {API_VERSION}"),
+        "scopes": field("Scopes", "string", "space-delimited OAuth scopes", default=DEFAULT_SCOPES),
+        "timeout": field("Timeout (seconds)", "number", "per HTTP request", default=DEFAULT_TIMEOUT_SECONDS),
+        "verify": field(
+            "Verify TLS",
+            "boolean",
+            "verify the server certificate",
+            default=DEFAULT_VERIFY,
+        ),
+        "retry_limit": field(
+            "Retry attempts", "integer", "attempts per call, the first included", default=retries.attempts
+        ),
+        "retry_min_wait": field(
+            "Retry minimum wait", "number", "seconds before the first retry", default=retries.min_wait
+        ),
+        "retry_max_wait": field(
+            "Retry maximum wait", "number", "cap on a wait between attempts", default=retries.max_wait
+        ),
         "retry_after_cap": field(
-            "Retry-After cap", "number", "cap on a server's Retry-After wait; default 60"
+            "Retry-After cap", "number", "cap on a server's Retry-After wait", default=retries.retry_after_cap
         ),
         "create_settle_seconds": field(
             "Create settle time",
             "number",
-            "an unanswered create may land until 2 x timeout + this after it left; default: the timeout",
+            "an unanswered create may land until 2 x timeout + this after it left; empty: the timeout",
         ),
         "portal_url": field(
             "Portal job URL",

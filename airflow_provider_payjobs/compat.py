@@ -32,6 +32,7 @@ try:  # Airflow 3.2+ moved these into the task SDK too
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
+        AirflowTaskTimeout,
     )
 except ImportError:  # Airflow 3.0, 3.1 and 2.11
     from airflow.configuration import conf  # type: ignore[no-redef]
@@ -40,6 +41,7 @@ except ImportError:  # Airflow 3.0, 3.1 and 2.11
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
+        AirflowTaskTimeout,
     )
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -72,6 +74,7 @@ __all__ = [
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "AirflowTaskTimeout",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

@@ -14,8 +14,13 @@ from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.models import API_VERSION, Environment
 from airflow_provider_payjobs.retries import RetryPolicy
 
+# The defaults of the connection's extras; the connection form shows these same values.
+DEFAULT_ENVIRONMENT = Environment.SANDBOX
+DEFAULT_SANDBOX_INSTANCE = "sandbox"
+DEFAULT_UAT_INSTANCE = "uat1"
 DEFAULT_SCOPES = "readonly modify"
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_VERIFY = True
 MAX_TIMEOUT_SECONDS = 3600.0
 # An answer larger than this is never read into memory (a page of 50 large jobs fits easily).
 DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
@@ -165,7 +170,7 @@ class PayJobsSettings:
             credentials=credentials,
             api_version=api_version,
             timeout=timeout,
-            verify=_verify(extras.get("verify", True)),
+            verify=_verify(extras.get("verify", DEFAULT_VERIFY)),
             retry_policy=retry_policy,
             portal_url=extras.get("portal_url") or None,
             create_settle_seconds=settle,
@@ -187,15 +192,15 @@ def resolve_base_url(connection: Any, extras: Mapping[str, Any]) -> str:
         port = f":{connection.port}" if connection.port else ""
         path = "/" + connection.schema.strip("/") if connection.schema else BASE_PATH
         return f"https://{host}{port}{path}"
-    name = str(extras.get("environment") or Environment.SANDBOX.value).lower()
+    name = str(extras.get("environment") or DEFAULT_ENVIRONMENT.value).lower()
     try:
         environment = Environment(name)
     except ValueError:
         allowed = ", ".join(member.value for member in Environment)
         raise PayJobsValidationError("extra.environment", f"must be one of {allowed}", name) from None
     server = ENVIRONMENT_HOSTS[environment].format(
-        sandbox_instance=extras.get("sandbox_instance") or "sandbox",
-        uat_instance=extras.get("uat_instance") or "uat1",
+        sandbox_instance=extras.get("sandbox_instance") or DEFAULT_SANDBOX_INSTANCE,
+        uat_instance=extras.get("uat_instance") or DEFAULT_UAT_INSTANCE,
     )
     return f"https://{server}{BASE_PATH}"
 

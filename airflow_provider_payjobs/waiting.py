@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsError
-from airflow_provider_payjobs.job_status import Outcome, StatusSets, describe_progress, failed_items
+from airflow_provider_payjobs.job_status import (
+    Outcome,
+    StatusSets,
+    describe_progress,
+    failed_items,
+    items_by_status,
+)
 from airflow_provider_payjobs.models import SUCCESS_STATUSES, JobStatus
 from airflow_provider_payjobs.retries import RetryPolicy
 
 SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
+PROGRESS_REMINDER_SECONDS = 300.0  # while a job does not change, one progress line per this
 
 
 @dataclass
@@ -37,11 +44,14 @@ class JobWait:
     end_time: float
     log: Any
     last_job: dict[str, Any] | None = None
+    # What the last progress line said, and when (monotonic): a line only when it changes.
+    _logged_progress: tuple[Any, ...] | None = field(default=None, repr=False)
+    _logged_at: float = field(default=0.0, repr=False)
 
     def observe(self, job: dict[str, Any]) -> dict[str, Any] | None:
-        """Log one progress line; the event that ends the wait, or None to keep waiting."""
+        """Log progress when it changed; the event that ends the wait, or None to keep waiting."""
         self.last_job = job
-        self.log.info(describe_progress(job))
+        self.log_progress(job)
         outcome = self.status_sets.classify_job(job)
         if outcome is Outcome.SUCCESS:
             return self.event(SUCCESS, f"Payment job {self.job_token} is {job.get('status')}")
@@ -54,6 +64,23 @@ class JobWait:
                 job.get("status"),
             )
         return self.deadline_event()
+
+    def log_progress(self, job: dict[str, Any]) -> None:
+        """
+        One line when the status or the item counts change, and a reminder every
+        :data:`PROGRESS_REMINDER_SECONDS` while nothing does: a 1-second poll of a 3-minute job
+        logs a handful of lines, not 180 identical ones.
+        """
+        progress = (job.get("status"), tuple(items_by_status(job).items()))
+        now = time.monotonic()
+        if progress != self._logged_progress:
+            self.log.info(describe_progress(job))
+        elif now - self._logged_at >= PROGRESS_REMINDER_SECONDS:
+            minutes = (now - self._logged_at) / 60
+            self.log.info("%s (no change for %.0f min)", describe_progress(job), minutes)
+        else:
+            return
+        self._logged_progress, self._logged_at = progress, now
 
     def observe_error(self, error: PayJobsError, policy: RetryPolicy) -> dict[str, Any] | None:
         """A poll failed after the hook's retries: transient errors keep the wait going until the deadline."""

@@ -80,7 +80,10 @@ async def trigger_waits(
             if event.payload["status"] != "success":
                 raise RuntimeError(event.payload["message"])
 
-    return [lambda token=token, delay=delay: wait(token, delay) for token, delay in zip(tokens, delays)]
+    return [
+        lambda token=token, delay=delay: wait(token, delay)
+        for token, delay in zip(tokens, delays, strict=True)
+    ]
 
 
 async def aiohttp_waits(
@@ -88,13 +91,15 @@ async def aiohttp_waits(
 ) -> list[Callable[[], Awaitable]]:
     import aiohttp
 
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
             base_url + "/auth/connect/token",
             auth=aiohttp.BasicAuth("sandbox-client", "sandbox-secret"),
             data={"grant_type": "client_credentials", "scope": "readonly modify"},
-        ) as answer:
-            access_token = (await answer.json())["access_token"]
+        ) as answer,
+    ):
+        access_token = (await answer.json())["access_token"]
     headers = {**VERSION_HEADER, "Authorization": f"Bearer {access_token}"}
     session = aiohttp.ClientSession(headers=headers) if shared else None
 
@@ -113,7 +118,10 @@ async def aiohttp_waits(
         while await poll(token) not in TERMINAL:
             await asyncio.sleep(interval)
 
-    return [lambda token=token, delay=delay: wait(token, delay) for token, delay in zip(tokens, delays)]
+    return [
+        lambda token=token, delay=delay: wait(token, delay)
+        for token, delay in zip(tokens, delays, strict=True)
+    ]
 
 
 def child(arguments: argparse.Namespace) -> None:
@@ -158,9 +166,11 @@ def run_one(sandbox: Any, poller: str, start: str, waits: int, interval: float) 
     sandbox.admin.clear_requests()
     tokens_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"fanout-{os.getpid()}.json"
     tokens_file.write_text(json.dumps(tokens))
-    command = [sys.executable, __file__, "--child", poller, "--start", start, "--tokens-file", str(tokens_file),
-               "--root-url", sandbox.root_url, "--poll-interval", str(interval)]  # fmt: skip
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ.copy()).stdout
+    command = [sys.executable, __file__, "--child", poller, "--start", start,
+               "--tokens-file", str(tokens_file), "--root-url", sandbox.root_url,
+               "--poll-interval", str(interval)]  # fmt: skip
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ.copy())
+    output = done.stdout
     figures = json.loads(output.strip().splitlines()[-1])
     log = sandbox.admin.requests()
     polls = sum(entry["method"] == "GET" and "/payments/jobs/" in entry["path"] for entry in log)

@@ -2,7 +2,9 @@
 Payout DAG: build payment items from an upstream task, create the job, wait deferrably, report.
 
 Trigger with params to change who is paid; every item gets a clientPaymentId derived from the
-run, so retries of ``pay`` never pay twice. A new DAG run is a new payout.
+run, so retries of ``pay`` never pay twice. A new DAG run is a new payout. Clearing ``pay``
+resumes its job; marking it failed cancels the job; marking it success lets the job go on, and
+``report`` then shows the job as it stands, saying that ``pay`` was marked success.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_payjobs.compat import AirflowFailException
+from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import summarize_job
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
 
@@ -64,10 +68,35 @@ with DAG(
     )
 
     @task
-    def report(job: dict[str, Any]) -> dict[str, Any]:
+    def report(job: dict[str, Any] | None, ti: Any = None) -> dict[str, Any]:
         """Print and return the payout summary."""
+        if job is None:
+            return report_marked_success(ti)
         summary = summarize_job(job)
         print(f"PAYOUT SUMMARY {summary}")
         return summary
 
     report(pay.output)
+
+
+def report_marked_success(ti: Any) -> dict[str, Any]:
+    """
+    ``pay`` returned no job: a person marked it success before its job finished.
+
+    Marking success lets the job go on (it is never cancelled): report the job as it stands now,
+    saying so, rather than a final result nobody has seen.
+    """
+    token = ti.xcom_pull(task_ids="pay", key="job_token")
+    if not token:
+        raise AirflowFailException(
+            "pay returned no job and published no job token: it was marked success before it created "
+            "a job, so nothing was paid in this run. Trigger a new run to pay."
+        )
+    job = PayJobsHook().retrieve_payment_job(token)
+    summary = {**summarize_job(job), "pay_marked_success": True}
+    print(
+        f"pay was marked success by hand while payment job {token} was still running; the job goes on "
+        f"and is {job.get('status')} now. This summary shows it as it stands and may change: "
+        f"check the job in PayQuicker. PAYOUT SUMMARY {summary}"
+    )
+    return summary

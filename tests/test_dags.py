@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_DAGS, TEST_DAGS, connection_json, load_dag
+from conftest import EXAMPLE_DAGS, TEST_DAGS, connection_json, load_dag, logged
 
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 
@@ -115,7 +115,7 @@ def test_sync_wait_returns_the_final_job(airflow_db, live_sandbox) -> None:
 
 @pytest.mark.parametrize("portal_url", ["https://portal.example/jobs/{job_token}/view", None])
 def test_extra_link_is_recorded_from_the_portal_url(
-    airflow_db, live_sandbox, monkeypatch, portal_url
+    airflow_db, live_sandbox, monkeypatch, capsys, portal_url
 ) -> None:
     from airflow_provider_payjobs.links.payjobs import PaymentJobLink
 
@@ -126,6 +126,8 @@ def test_extra_link_is_recorded_from_the_portal_url(
     # The task runner stores each extra link's URL when the task ends; the UI shows that value.
     link = xcom(run, "pay", PaymentJobLink().xcom_key)
     assert link == (f"https://portal.example/jobs/{token}/view" if portal_url else "")
+    # Building the link looks nothing up: no "XCom not found ... key='job_url'" error in the log.
+    assert "key='job_url'" not in logged(capsys)
 
 
 def test_deadline_in_the_trigger_times_out_and_cancels(airflow_db, live_sandbox) -> None:

@@ -158,7 +158,9 @@ def test_execute_pushes_token_and_link_before_waiting(sandbox, monkeypatch) -> N
     )
     ctx = context()
     token = CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0)]}).execute(ctx)
-    assert ctx["ti"].xcoms == {"job_token": token, "job_url": f"https://portal.example/jobs/{token}"}
+    url = f"https://portal.example/jobs/{token}"
+    # Under the link's own key too, so that the UI shows the link while the task is deferred.
+    assert ctx["ti"].xcoms == {"job_token": token, "job_url": url, "_link_PaymentJobLink": url}
     assert ctx["task_state_store"]["payjobs_job_token"] == token
     assert job_url(None, token) is None
 
@@ -233,11 +235,13 @@ def test_a_retry_finds_its_job_on_the_server_without_a_store(sandbox) -> None:
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
 
 
-def test_sync_on_kill_cancels_best_effort(sandbox, capsys) -> None:
+def test_sync_on_kill_cancels_best_effort(sandbox, capsys, monkeypatch) -> None:
+    _marked(monkeypatch, "failed")  # what the task runner reads back: see test_user_action.py
     hook = PayJobsHook()
     token = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
     operator = CreatePaymentJobOperator(task_id="pay", body={"items": []})
     operator.job_token = token
+    operator._task_instance = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="pay", map_index=-1)
     operator.on_kill()
     assert hook.retrieve_payment_job(token)["status"] == "CANCELLED"
     operator.on_kill()  # already cancelled: a 400, logged, never raised
@@ -246,6 +250,16 @@ def test_sync_on_kill_cancels_best_effort(sandbox, capsys) -> None:
     quiet.job_token = hook.create_payment_job({"items": [gateway_item(1)]})["token"]
     quiet.on_kill()
     assert hook.retrieve_payment_job(quiet.job_token)["status"] == "SUBMITTED"
+
+
+def _marked(monkeypatch: pytest.MonkeyPatch, state: str) -> None:
+    """The server says every task instance is in ``state`` (as after a person marked it)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    def get_task_states(dag_id, map_index, task_ids, run_ids):
+        return {run_ids[0]: {task_ids[0]: state}}
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(get_task_states))
 
 
 @pytest.mark.parametrize(("if_terminal", "raises"), [("fail", True), ("skip", False)])
@@ -355,13 +369,14 @@ async def _first_event(trigger: PaymentJobTrigger) -> dict:
     raise AssertionError("no event")
 
 
-def test_trigger_on_kill_cancels(sandbox) -> None:
+def test_trigger_on_kill_cancels(sandbox, monkeypatch) -> None:
+    _marked(monkeypatch, "failed")
     token = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})["token"]
-    asyncio.run(PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30).on_kill())
+    trigger = PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30)
+    trigger.task_instance = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="pay", map_index=-1)
+    asyncio.run(trigger.on_kill())
     assert PayJobsHook().retrieve_payment_job(token)["status"] == "CANCELLED"
-    asyncio.run(
-        PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30).on_kill()
-    )  # logs, no raise
+    asyncio.run(trigger.on_kill())  # logs, no raise
 
 
 def test_naive_datetimes_are_utc() -> None:

@@ -12,23 +12,47 @@ JOB_URL_KEY = "job_url"
 
 class PaymentJobLink(BaseOperatorLink):
     """
-    Links a task to its payment job in the PayQuicker portal.
+    Links a task to its payment job in the PayQuicker portal; no link without a ``portal_url``.
 
-    The operator pushes the URL to XCom when the job exists; there is no link when the
-    connection has no ``portal_url`` extra.
+    Airflow 3 calls ``get_link`` in the worker when a try ends (deferring included) and keeps
+    the URL for the UI. The live operator knows its job and connection, so the URL is built from
+    them: no XCom is looked up (a missing one is logged as an error by the task runner's client).
     """
 
     name = "PayQuicker job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        return XCom.get_value(key=JOB_URL_KEY, ti_key=ti_key) or ""
+        token = getattr(operator, "job_token", None)
+        conn_id = getattr(operator, "payjobs_conn_id", None)
+        if conn_id is None:  # not one of this provider's operators: what it pushed, if anything
+            return XCom.get_value(key=JOB_URL_KEY, ti_key=ti_key) or ""
+        if not token or "{{" in str(token):
+            return ""
+        try:
+            portal_url = _portal_url(operator, conn_id)
+        except Exception:  # a link never fails a task; the connection's problem shows elsewhere
+            return ""
+        return job_url(portal_url, str(token)) or ""
+
+
+def _portal_url(operator: Any, conn_id: str) -> str | None:
+    hook = getattr(operator, "hook", None)
+    if hook is None:
+        from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+
+        hook = PayJobsHook(conn_id)
+    return hook.settings.portal_url
 
 
 def push_job_link(ti: Any, portal_url: str | None, job_token: str) -> None:
-    """Push the job's portal URL to XCom for the link; nothing without a ``portal_url``."""
+    """
+    Push the job's portal URL to XCom: under ``job_url`` for downstream tasks, and under the
+    link's own key so that the UI shows the link while the task is still deferred.
+    """
     url = job_url(portal_url, job_token)
     if url and ti is not None:
         ti.xcom_push(key=JOB_URL_KEY, value=url)
+        ti.xcom_push(key=PaymentJobLink().xcom_key, value=url)
 
 
 def job_url(portal_url: str | None, job_token: str) -> str | None:

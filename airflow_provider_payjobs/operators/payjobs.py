@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ import pendulum
 from airflow_provider_payjobs.compat import (
     AirflowException,
     AirflowFailException,
+    AirflowTaskTimeout,
     BaseOperator,
     Context,
     conf,
@@ -29,6 +31,7 @@ from airflow_provider_payjobs.payment_ids import with_client_payment_ids
 from airflow_provider_payjobs.reconcile import client_payment_ids, payment_differences
 from airflow_provider_payjobs.resubmission import plan_resubmission
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+from airflow_provider_payjobs.user_action import decide_in_worker
 from airflow_provider_payjobs.validation import normalize_body, to_rfc3339, validate_create_body
 from airflow_provider_payjobs.waiting import FAILED, TIMEOUT, JobWait, failure_message, job_from_event
 
@@ -113,6 +116,7 @@ class CreatePaymentJobOperator(BaseOperator):
         self.max_total_amount = dict(max_total_amount) if max_total_amount else None
         self.dry_run = dry_run
         self.job_token: str | None = None
+        self._task_instance: Any = None  # the running try, for on_kill to read its state back
 
     @cached_property
     def hook(self) -> PayJobsHook:
@@ -285,6 +289,7 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def _publish(self, context: Context, token: str) -> None:
         self.job_token = token
+        self._task_instance = context["ti"]
         context["ti"].xcom_push(key=JOB_TOKEN_KEY, value=token)
         push_job_link(context["ti"], self.hook.settings.portal_url, token)
 
@@ -316,6 +321,7 @@ class CreatePaymentJobOperator(BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: the final job, or a failed task."""
         self.job_token = (event or {}).get("job_token") or self.job_token
+        self._task_instance = context.get("ti")
         return self._finish(event)
 
     def _finish(self, event: dict[str, Any] | None) -> dict[str, Any]:
@@ -345,8 +351,22 @@ class CreatePaymentJobOperator(BaseOperator):
         )
 
     def on_kill(self) -> None:
-        if self.cancel_on_kill:
-            self._cancel_quietly(self.job_token, "the task was killed")
+        """
+        The worker is stopping this task: cancel its job only if a person marked the task failed
+        or skipped, or its ``execution_timeout`` expired; clear, mark success and a worker
+        shutting down let the job go on (see :mod:`airflow_provider_payjobs.user_action`).
+        """
+        if not self.cancel_on_kill or not self.job_token:
+            return
+        # The task runner calls on_kill while handling AirflowTaskTimeout; a SIGTERM handler is not.
+        timed_out = isinstance(sys.exc_info()[1], AirflowTaskTimeout)
+        verdict = decide_in_worker(self._task_instance, timed_out=timed_out)
+        if verdict.cancel:
+            self._cancel_quietly(self.job_token, verdict.reason)
+        elif verdict.certain:
+            self.log.info(verdict.describe(self.job_token))
+        else:
+            self.log.error(verdict.describe(self.job_token))
 
     def _cancel_quietly(self, token: str | None, reason: str) -> None:
         """Best effort: log what happened, never raise."""

@@ -10,6 +10,7 @@ from airflow_provider_payjobs.compat import BaseTrigger, TriggerEvent
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import StatusSets
+from airflow_provider_payjobs.user_action import decide_in_triggerer
 from airflow_provider_payjobs.waiting import ERROR, JobWait
 
 
@@ -93,11 +94,21 @@ class PaymentJobTrigger(BaseTrigger):
             await asyncio.sleep(wait.sleep_seconds(self.poll_interval))
 
     async def on_kill(self) -> None:
-        """A user killed the deferred task: cancel the job when asked to, best effort."""
+        """
+        The triggerer took this trigger away (Airflow 3.3+): cancel the job only if a person
+        marked the task failed or skipped; clear and mark success let it go on (see user_action).
+        """
         if not self.cancel_on_kill:
+            self.log.info("Payment job %s goes on: cancel_on_kill is off", self.job_token)
             return
+        verdict = await decide_in_triggerer(self.task_instance)
+        if not verdict.cancel:
+            log = self.log.info if verdict.certain else self.log.error
+            log(verdict.describe(self.job_token))
+            return
+        self.log.warning(verdict.describe(self.job_token))
         try:
             await self._hook().acancel_payment_job(self.job_token)
-            self.log.info("Cancelled payment job %s because the task was killed", self.job_token)
+            self.log.info("Cancelled payment job %s because %s", self.job_token, verdict.reason)
         except Exception as error:
             self.log.warning("Could not cancel payment job %s on kill: %s", self.job_token, error)

@@ -1,0 +1,243 @@
+"""
+The e2e cases: what a person does to payouts in a real deployment, and what must follow.
+
+Each case drives Airflow through its REST API (as the UI does), steers the sandbox's frozen clock
+so that a job stays SUBMITTED while the case acts on the deferred task, and checks the sandbox
+ledger: every intended payout paid exactly once, and nothing paid that a person stopped.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from e2e.airflow_api import wait_for
+from e2e.deployment import Deployment
+from e2e.sandbox_api import SandboxApi
+
+PAYOUT, SENSOR, CANCEL = "example_payjobs_payout", "example_payjobs_sensor", "example_payjobs_cancel"
+PAYEES = 3  # the payout example's default payees
+TASK_SECONDS = 180  # a task's way through scheduler, executor and triggerer, on a busy 2-core machine
+
+
+@dataclass
+class Payout:
+    """One run of the payout example, its ``pay`` deferred on its job."""
+
+    run_id: str
+    job_token: str
+
+
+@dataclass
+class Cases:
+    """
+    The cases, in the order they run, sharing one deployment.
+
+    :param deployment: the running deployment.
+    """
+
+    deployment: Deployment
+    expected_paid: Counter[str] = field(default_factory=Counter)  # job token -> payouts it must make
+
+    def __post_init__(self) -> None:
+        self.api = self.deployment.api
+        self.sandbox = SandboxApi(self.deployment.sandbox)
+
+    def all(self) -> list[tuple[str, Callable[[], str]]]:
+        return [
+            ("payout end to end", self.payout_end_to_end),
+            ("mark failed while deferred", self.mark_failed_while_deferred),
+            ("mark the run failed while deferred", lambda: self.mark_failed_while_deferred(whole_run=True)),
+            ("clear while deferred", self.clear_while_deferred),
+            ("mark success while deferred", self.mark_success_while_deferred),
+            ("triggerer SIGTERM while deferred", lambda: self.triggerer_killed(signal.SIGTERM)),
+            ("triggerer SIGKILL while deferred", lambda: self.triggerer_killed(signal.SIGKILL)),
+            ("sensor example", self.sensor_example),
+            ("cancel example", self.cancel_example),
+        ]
+
+    # --- the cases: each returns a few words on what it saw -----------------------------------------
+
+    def payout_end_to_end(self) -> str:
+        payout = self.deferred_payout()
+        triggerer = self.api.task(PAYOUT, payout.run_id, "pay")["trigger"]["triggerer_id"]
+        assert triggerer in self.api.running_triggerers(), f"pay's trigger is on triggerer {triggerer}"
+        self.sandbox.complete_jobs()
+        self.expect_success(payout)
+        return f"deferred in triggerer {triggerer}, paid {PAYEES}"
+
+    def mark_failed_while_deferred(self, whole_run: bool = False) -> str:
+        payout = self.deferred_payout()
+        if whole_run:
+            self.api.mark_run(PAYOUT, payout.run_id, "failed")
+        else:
+            self.api.mark(PAYOUT, payout.run_id, "pay", "failed")
+        wait_for(
+            f"job {payout.job_token} to be CANCELLED",
+            lambda: self.sandbox.status(payout.job_token) == "CANCELLED",
+            timeout=60,
+        )
+        self.wait_log(
+            payout, 1, f"Cancelling payment job {payout.job_token}: the task (or its run) was marked failed"
+        )
+        assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "failed"
+        self.sandbox.complete_jobs()
+        self.check_paid_once(payout.job_token, 0)
+        return "job CANCELLED, nothing paid"
+
+    def clear_while_deferred(self) -> str:
+        payout = self.deferred_payout()
+        polls = self.sandbox.calls("GET", payout.job_token)
+        self.api.clear(PAYOUT, payout.run_id, "pay")
+        # What try 1's on_kill read depends on how far try 2 got: none, queued, running, deferred...
+        self.wait_log(payout, 1, f"Payment job {payout.job_token} goes on, not cancelled: the task ")
+        self.wait_log(payout, 2, f"Resuming payment job {payout.job_token} created by an earlier try")
+        self.wait_deferred(payout.run_id, "pay", try_number=2)
+        wait_for(
+            "the new try's trigger to poll",
+            lambda: self.sandbox.calls("GET", payout.job_token) > polls + 1,
+            60,
+        )
+        assert self.sandbox.status(payout.job_token) == "SUBMITTED", (
+            "the cleared try's on_kill cancelled the job"
+        )
+        self.sandbox.complete_jobs()
+        self.expect_success(payout)
+        return f"try 2 resumed {payout.job_token[:13]}…, paid {PAYEES}, one create"
+
+    def mark_success_while_deferred(self) -> str:
+        payout = self.deferred_payout()
+        self.api.mark(PAYOUT, payout.run_id, "pay", "success")
+        reason = "the task (or its run) was marked success"
+        self.wait_log(payout, 1, f"Payment job {payout.job_token} goes on, not cancelled: {reason}")
+        assert self.sandbox.status(payout.job_token) == "SUBMITTED", "mark success cancelled the job"
+        assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"
+        summary = self.api.xcom(PAYOUT, payout.run_id, "report")
+        assert summary["job_token"] == payout.job_token and summary["pay_marked_success"], summary
+        self.sandbox.complete_jobs()
+        wait_for("the job to complete", lambda: self.sandbox.status(payout.job_token) == "COMPLETED", 30)
+        self.expect_paid(payout.job_token, PAYEES)
+        return f"job went on and COMPLETED, report saw it {summary['status']}, paid {PAYEES}"
+
+    def triggerer_killed(self, signum: int) -> str:
+        payout = self.deferred_payout()
+        before = self.api.running_triggerers()
+        self.deployment.kill_triggerer(signum)
+        assert self.sandbox.status(payout.job_token) == "SUBMITTED", (
+            "stopping the triggerer cancelled the job"
+        )
+        self.deployment.start_service("triggerer")
+
+        def moved() -> bool:
+            trigger = self.api.task(PAYOUT, payout.run_id, "pay")["trigger"] or {}
+            return trigger.get("triggerer_id") not in (None, *before)
+
+        wait_for("the new triggerer to take the trigger", moved, TASK_SECONDS)
+        polls = self.sandbox.calls("GET", payout.job_token)
+        wait_for("the moved trigger to poll", lambda: self.sandbox.calls("GET", payout.job_token) > polls, 90)
+        self.sandbox.complete_jobs()
+        self.expect_success(payout)
+        return f"wait resumed in the new triggerer, paid {PAYEES}, one create"
+
+    def sensor_example(self) -> str:
+        item = {
+            "amount": 7.25,
+            "currency": "GBP",
+            "destinationToken": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d",
+        }
+        token = self.sandbox.create_job({"items": [item]})
+        run_id = self.api.trigger(SENSOR, {"job_token": token})
+        self.wait_deferred(run_id, "wait_for_payout", dag_id=SENSOR)
+        polls = self.sandbox.calls("GET", token)
+        wait_for("the sensor's trigger to poll", lambda: self.sandbox.calls("GET", token) > polls, 60)
+        self.sandbox.complete_jobs()
+        assert self.api.wait_run_done(SENSOR, run_id, TASK_SECONDS) == "success"
+        assert self.api.xcom(SENSOR, run_id, "reconcile_books")["status"] == "COMPLETED"
+        self.expect_paid(token, 1)
+        return "sensor deferred, job COMPLETED, books reconciled"
+
+    def cancel_example(self) -> str:
+        runs = {cancel: self.api.trigger(CANCEL, {"cancel": cancel}) for cancel in (True, False)}
+        seen = {}
+        for cancel, run_id in runs.items():
+            assert self.api.wait_run_done(CANCEL, run_id, TASK_SECONDS) == "success"
+            token = self.api.xcom(CANCEL, run_id, "schedule_payout", "job_token")
+            seen[cancel] = (self.api.task_states(CANCEL, run_id)["cancel_payout"], self.sandbox.status(token))
+            # Cancelled: nothing to pay. Not cancelled: the payout is held until tomorrow (notBefore).
+            self.check_paid_once(token, 0 if cancel else 1, "SCHEDULED")
+        assert seen == {True: ("success", "CANCELLED"), False: ("skipped", "SCHEDULED")}, seen
+        return "cancel=True: CANCELLED; cancel=False: SCHEDULED, cancel skipped"
+
+    # --- the whole deployment, after every case ---------------------------------------------------------
+
+    def check_everything_paid_once(self) -> str:
+        """Across all cases: each payout paid exactly once, nothing else paid, no stray errors."""
+        ledger = self.sandbox.ledger()
+        repeated = [cid for cid, count in Counter(e["clientPaymentId"] for e in ledger).items() if count > 1]
+        assert not repeated, f"paid more than once: {repeated}"
+        per_job = Counter(entry["job_token"] for entry in ledger)
+        unexpected = {job: count for job, count in per_job.items() if count != self.expected_paid[job]}
+        assert not unexpected, f"payouts per job {dict(per_job)}, expected {dict(self.expected_paid)}"
+        creates = self.sandbox.calls("POST", "/payments/jobs")
+        assert creates == len(self.expected_paid), f"{creates} creates for {len(self.expected_paid)} jobs"
+        logs = self.deployment.log_text()
+        assert "key='job_url'" not in logs, "a missing job_url XCom was logged as an error"
+        return (
+            f"{len(ledger)} payouts in {len(per_job)} jobs, each once; {creates} creates for {creates} jobs"
+        )
+
+    # --- shared steps ----------------------------------------------------------------------------------
+
+    def deferred_payout(self) -> Payout:
+        """A new payout run whose ``pay`` is deferred and whose trigger polls its job in the triggerer."""
+        run_id = self.api.trigger(PAYOUT)
+        self.wait_deferred(run_id, "pay")
+        token = self.api.xcom(PAYOUT, run_id, "pay", "job_token")
+        assert token, "pay deferred without publishing its job token"
+        polls = self.sandbox.calls("GET", token)
+        wait_for("pay's trigger to poll its job", lambda: self.sandbox.calls("GET", token) > polls, 90)
+        return Payout(run_id, token)
+
+    def wait_deferred(self, run_id: str, task_id: str, try_number: int = 1, dag_id: str = PAYOUT) -> None:
+        def deferred() -> bool:
+            task = self.api.task(dag_id, run_id, task_id)
+            if task["state"] in ("failed", "upstream_failed", "success"):
+                raise AssertionError(f"{task_id} ended {task['state']} instead of deferring")
+            trigger = task.get("trigger") or {}
+            return task["state"] == "deferred" and task["try_number"] == try_number and bool(trigger)
+
+        wait_for(f"{task_id} (try {try_number}) to defer", deferred, TASK_SECONDS)
+
+    def wait_log(self, payout: Payout, try_number: int, text: str) -> None:
+        folder = (
+            self.deployment.home / "logs" / f"dag_id={PAYOUT}" / f"run_id={payout.run_id}" / "task_id=pay"
+        )
+
+        def logged() -> bool:
+            files = folder.glob(f"attempt={try_number}.log*")
+            return any(text in Path(path).read_text(errors="replace") for path in files)
+
+        wait_for(f"pay try {try_number} to log {text!r}", logged, TASK_SECONDS)
+
+    def expect_success(self, payout: Payout) -> None:
+        assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"
+        summary = self.api.xcom(PAYOUT, payout.run_id, "report")
+        assert summary["job_token"] == payout.job_token and summary["status"] == "COMPLETED", summary
+        self.expect_paid(payout.job_token, PAYEES)
+
+    def expect_paid(self, token: str, count: int) -> None:
+        wait_for(f"job {token} to complete", lambda: self.sandbox.status(token) == "COMPLETED", 30)
+        self.check_paid_once(token, count)
+
+    def check_paid_once(self, token: str, count: int, status: str = "COMPLETED") -> None:
+        """The ledger holds ``count`` payouts of the job, each once, all in ``status``."""
+        entries = self.sandbox.ledger(token)
+        ids = Counter(entry["clientPaymentId"] for entry in entries)
+        assert len(entries) == count and all(e["status"] == status for e in entries), (
+            f"job {token}: expected {count} payouts {status}, ledger has {entries}"
+        )
+        assert all(n == 1 for n in ids.values()), f"job {token} pays an id twice: {entries}"
+        self.expected_paid[token] = count
