@@ -21,11 +21,10 @@ from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthErro
 from airflow_provider_payjobs.models import API_VERSION_HEADER, Languages
 from airflow_provider_payjobs.retries import RetryPolicy
 from airflow_provider_payjobs.validation import (
-    normalize_body,
-    validate_create_body,
+    list_query,
+    prepare_create_body,
+    retrieve_query,
     validate_job_token,
-    validate_language,
-    validate_page,
 )
 
 # A gateway's "bad gateway" or "timeout": the service behind it may still save the create.
@@ -129,7 +128,8 @@ class PayJobsHook(BaseHook):
         :param page_size: jobs per page, 1 to 50.
         :param filter: passed to the API untouched.
         :param sort: passed to the API untouched.
-        :param language: a Languages member or its name.
+        :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``);
+            the tag is sent.
         """
         return self._request("GET", JOBS_PATH, params=_list_params(page, page_size, filter, sort, language))
 
@@ -175,8 +175,7 @@ class PayJobsHook(BaseHook):
         :param before_post: called right before each POST is sent (the operator records when, so
             that a later try knows how long a request it never saw answered may still land).
         """
-        wire_body = normalize_body(body) if isinstance(body, Mapping) else body
-        validate_create_body(wire_body)
+        wire_body = prepare_create_body(body)
         ids = reconcile.client_payment_ids(wire_body)
         since = created_since or datetime.now(timezone.utc)
         posts = _PostTimes(before_post)
@@ -271,7 +270,8 @@ class PayJobsHook(BaseHook):
 
         :param job_token: ``jobs-<uuid>``.
         :param filter: passed to the API untouched.
-        :param language: a Languages member or its name.
+        :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``);
+            the tag is sent.
         """
         params = _job_params(job_token, filter, language)
         return self._request("GET", _job_path(job_token), params=params)
@@ -471,19 +471,11 @@ def describe_connection_failure(error: BaseException, settings: PayJobsSettings 
 def _list_params(
     page: int, page_size: int, filter: str | None, sort: str | None, language: Languages | str | None
 ) -> dict[str, Any]:
-    validate_page(page, page_size)
-    params: dict[str, Any] = {"page": page, "pageSize": page_size}
-    return _with_optional(params, filter=filter, sort=sort, language=validate_language(language))
+    return list_query(page, page_size, filter, sort, language)
 
 
 def _job_params(job_token: str, filter: str | None, language: Languages | str | None) -> dict[str, Any]:
-    validate_job_token(job_token)
-    return _with_optional({}, filter=filter, language=validate_language(language))
-
-
-def _with_optional(params: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    params.update({name: value for name, value in optional.items() if value is not None})
-    return params
+    return retrieve_query(job_token, filter, language)
 
 
 def _job_path(job_token: str) -> str:
