@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections import Counter
@@ -523,8 +522,8 @@ def _map_index(ti: Any) -> int:
 def _positive_seconds(value: float | timedelta, field: str) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
     valid = not isinstance(seconds, bool) and isinstance(seconds, (int, float))
-    # float() of a huge int overflows; NaN and inf are no duration.
-    if not valid or not 0 < seconds < 1e15 or not math.isfinite(seconds):
+    # Compared, not converted: float() of a huge int overflows. NaN and inf fail the comparison.
+    if not valid or not 0 < seconds < 1e15:
         raise PayJobsValidationError(
             field, "must be a positive, finite number of seconds or a timedelta", value
         )
