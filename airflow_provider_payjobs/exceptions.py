@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 from airflow_provider_payjobs.redaction import redact
@@ -28,7 +29,9 @@ class PayJobsValidationError(PayJobsError, ValueError):
         self.rule = rule
         self.value = value
         shown = "" if value is None else f" (got {_short_repr(value)})"
-        super().__init__(f"{field}: {rule}{shown}")
+        message = f"{field}: {rule}{shown}"
+        # Logs and UIs must be able to write the message: no lone surrogate survives in it.
+        super().__init__(message.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 class PayJobsApiError(PayJobsError):
@@ -206,8 +209,27 @@ def _text_or_none(value: Any) -> str | None:
 
 
 def _short_repr(value: Any) -> str:
-    text = repr(value)
+    """At most 80 characters showing ``value``; never raises, whatever the value (a huge int, a
+    deep or self-holding container, a broken ``__repr__``), and never holds a lone surrogate."""
+    if isinstance(value, int) and value.bit_length() > 200:  # str() refuses past 4300 digits
+        sign = "negative " if value < 0 else ""
+        return f"<{sign}int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    try:
+        text = _SHORT_REPR.repr(value)
+    except Exception:  # an int too long for str(), or a __repr__ that fails: name the type only
+        return f"<{type(value).__name__} that cannot be shown>"
+    if not isinstance(text, str):
+        return f"<{type(value).__name__} that cannot be shown>"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# Caps on how much of a container, string or nesting a message quotes, so quoting stays cheap.
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = 70
+_SHORT_REPR.maxother = 70
+_SHORT_REPR.maxlong = 70
 
 
 class PayJobsConflictError(PayJobsError):

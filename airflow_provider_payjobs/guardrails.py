@@ -7,64 +7,100 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_payjobs.exceptions import PayJobsValidationError
+from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
 from airflow_provider_payjobs.job_status import totals_per_currency
 from airflow_provider_payjobs.models import currencies
+from airflow_provider_payjobs.validation import prepare_create_body
 
 
-def check_limits_are_sane(max_items: int | None, max_total_amount: Mapping[str, Any] | None) -> None:
-    """Refuse limits that cannot be meant (at DAG parse time)."""
+def check_limits_are_sane(max_items: Any, max_total_amount: Any) -> None:
+    """
+    Refuse limits that cannot be meant (at DAG parse time).
+
+    :param max_items: None, or an integer >= 1.
+    :param max_total_amount: None, or a mapping of Currencies code to a finite number > 0.
+    """
     if max_items is not None and (
         isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
     ):
         raise PayJobsValidationError("max_items", "must be an integer >= 1", max_items)
-    for currency, limit in (max_total_amount or {}).items():
-        if currency not in currencies():
-            raise PayJobsValidationError(f"max_total_amount[{currency!r}]", "is not a Currencies code")
-        if isinstance(limit, bool) or not isinstance(limit, (int, float, Decimal)) or limit <= 0:
-            raise PayJobsValidationError(f"max_total_amount[{currency!r}]", "must be a number > 0", limit)
+    if max_total_amount is None:
+        return
+    if not isinstance(max_total_amount, Mapping):
+        raise PayJobsValidationError(
+            "max_total_amount", "must map Currencies codes to amounts, e.g. {'USD': 10000}", max_total_amount
+        )
+    for currency, limit in max_total_amount.items():
+        field = f"max_total_amount[{_short_repr(currency)}]"
+        # A key can be any hashable value: test the type before looking it up.
+        if not isinstance(currency, str) or currency not in currencies():
+            raise PayJobsValidationError(field, "is not a Currencies code")
+        if _limit(limit) is None:
+            raise PayJobsValidationError(field, "must be a finite number > 0", limit)
 
 
-def check_guardrails(
-    body: Mapping[str, Any], max_items: int | None = None, max_total_amount: Mapping[str, Any] | None = None
-) -> None:
+def check_guardrails(body: Any, max_items: Any = None, max_total_amount: Any = None) -> None:
     """
-    Refuse a body over the limits, or repeating a clientPaymentId.
+    Refuse a body that breaks a rule of the API, is over the limits, or repeats a clientPaymentId.
 
     :param body: the create body, items already carrying their clientPaymentIds.
     :param max_items: most items one job may hold.
     :param max_total_amount: most money one job may move, per currency, e.g. ``{"USD": 10000}``.
     """
-    items = [item for item in body.get("items") or [] if isinstance(item, Mapping)]
+    check_limits_are_sane(max_items, max_total_amount)
+    items = prepare_create_body(body)["items"]  # from here on every field is what the wire holds
     if max_items is not None and len(items) > max_items:
         raise PayJobsValidationError("items", f"max_items is {max_items} but the job has {len(items)} items")
-    repeated = sorted(
-        str(payment_id)
-        for payment_id, count in Counter(item.get("clientPaymentId") for item in items).items()
-        if payment_id is not None and count > 1
-    )
-    if repeated:
-        positions = [
-            f"items[{position}]"
-            for position, item in enumerate(items)
-            if item.get("clientPaymentId") == repeated[0]
-        ]
-        raise PayJobsValidationError(
-            "items.clientPaymentId",
-            f"must be unique in one job; {repeated[0]!r} is at {', '.join(positions)}"
-            + (f" ({len(repeated) - 1} more ids repeat)" if len(repeated) > 1 else ""),
-        )
+    _check_unique_ids(items)
     totals = totals_per_currency(items)
     for currency, limit in (max_total_amount or {}).items():
         total = totals.get(currency, Decimal(0))
-        if total > Decimal(str(limit)):
+        if total > _limit(limit):
             raise PayJobsValidationError(
                 "items.amount", f"{currency} total {total} is over max_total_amount {limit} {currency}"
             )
 
 
 def describe_body(body: Mapping[str, Any]) -> str:
-    """``3 items; totals: 30.5 USD, 5 EUR``: the summary a dry run logs."""
+    """``3 items; totals: 30.5 USD, 5 EUR``: the summary a dry run logs (of a checked body)."""
     items = [item for item in body.get("items") or [] if isinstance(item, Mapping)]
-    totals = ", ".join(f"{amount} {currency}" for currency, amount in totals_per_currency(items).items())
+    try:
+        totals = ", ".join(f"{amount} {currency}" for currency, amount in totals_per_currency(items).items())
+    except (ArithmeticError, ValueError, TypeError):  # not a checked body: the count still helps
+        totals = "cannot be summed"
     return f"{len(items)} items; totals: {totals or 'none'}"
+
+
+def _check_unique_ids(items: list[dict[str, Any]]) -> None:
+    """Name the first item whose clientPaymentId an earlier item already has, and where it is."""
+    ids = [item.get("clientPaymentId") for item in items]
+    counts = Counter(payment_id for payment_id in ids if payment_id is not None)
+    repeated = [payment_id for payment_id, count in counts.items() if count > 1]
+    if not repeated:
+        return
+    seen: set[str] = set()
+    for payment_id in ids:
+        if payment_id in seen:
+            first = payment_id
+            break
+        if payment_id is not None:
+            seen.add(payment_id)
+    positions = [position for position, payment_id in enumerate(ids) if payment_id == first]
+    raise PayJobsValidationError(
+        f"items[{positions[1]}].clientPaymentId",
+        f"must be unique in one job; {_short_repr(first)} is at "
+        + ", ".join(f"items[{position}]" for position in positions)
+        + (f" ({len(repeated) - 1} more ids repeat)" if len(repeated) > 1 else ""),
+    )
+
+
+def _limit(limit: Any) -> Decimal | None:
+    """A limit as an exact Decimal, or None when it is not a finite number > 0."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float, Decimal)):
+        return None
+    if isinstance(limit, Decimal):
+        return limit if limit.is_finite() and limit > 0 else None
+    if isinstance(limit, int):
+        return Decimal(limit) if limit > 0 else None
+    # repr() is the shortest text giving the same float: 0.1, not 0.1000000000000000055...
+    return Decimal(repr(float(limit))) if 0 < limit < float("inf") else None

@@ -83,26 +83,31 @@ FAILED_TRANSFER_STATUSES = UNPAID_TRANSFER_STATUSES | {TransferStatus.RETURNED.v
 
 
 class Languages(str, Enum):
-    """Languages: accepted by the ``language`` query parameter."""
+    """
+    Languages: the ``language`` query parameter.
 
-    CSCZ = "CSCZ"
-    DEDE = "DEDE"
-    ENGB = "ENGB"
-    ENUS = "ENUS"
-    ESES = "ESES"
-    ESMX = "ESMX"
-    FRCA = "FRCA"
-    FRFR = "FRFR"
-    ITIT = "ITIT"
-    JAJP = "JAJP"
-    KOKR = "KOKR"
-    NLNL = "NLNL"
-    PLPL = "PLPL"
-    PTBR = "PTBR"
-    PTPT = "PTPT"
-    RURU = "RURU"
-    ZHHANS = "ZHHANS"
-    ZHHANT = "ZHHANT"
+    Member names are the contract's (``ENUS``); each value is the language tag sent on the wire
+    (``en-US``), as PayQuicker's own SDKs send it.
+    """
+
+    CSCZ = "cs-CZ"
+    DEDE = "de-DE"
+    ENGB = "en-GB"
+    ENUS = "en-US"
+    ESES = "es-ES"
+    ESMX = "es-MX"
+    FRCA = "fr-CA"
+    FRFR = "fr-FR"
+    ITIT = "it-IT"
+    JAJP = "ja-JP"
+    KOKR = "ko-KR"
+    NLNL = "nl-NL"
+    PLPL = "pl-PL"
+    PTBR = "pt-BR"
+    PTPT = "pt-PT"
+    RURU = "ru-RU"
+    ZHHANS = "zh-Hans"
+    ZHHANT = "zh-Hant"
 
 
 class PaymentPurposes(str, Enum):

@@ -1,9 +1,22 @@
 """
 Client-side checks of everything the API constrains, run before a request is sent.
 
-Each check raises :class:`PayJobsValidationError` naming the field (with its position,
-e.g. ``items[3].currency``) and the rule. The sandbox runs the same checks, so that it
-refuses what the real service refuses.
+The hook calls four entry points: :func:`prepare_create_body`, :func:`list_query`,
+:func:`retrieve_query` and :func:`validate_job_token`. Each takes any Python value and either
+returns what goes on the wire or raises :class:`PayJobsValidationError` naming the field (with its
+position, e.g. ``items[3].currency``) and the rule: never another exception, and nothing is sent.
+
+Whatever they accept, a correct server can store and serve back:
+
+- text is valid Unicode that UTF-8 can encode (no lone surrogates) and holds no NUL character;
+- date-times, given as datetimes or RFC 3339 strings, lie in years 1 to 9999 once in UTC;
+- an amount is finite, greater than 0, and a double holds it exactly as given (the JSON number a
+  server reads back is the amount that was meant);
+- integers in a query (``page``, ``pageSize``) fit an int32.
+
+Languages are taken as a :class:`Languages` member, its name (``ENUS``) or its language tag
+(``en-US``), names and tags in any ASCII case (BCP 47 tags are case-insensitive); the tag, in its
+canonical case, is what is sent.
 """
 
 from __future__ import annotations
@@ -11,11 +24,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_payjobs.exceptions import PayJobsValidationError
+from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
 from airflow_provider_payjobs.models import (
     DESTINATION_TOKEN_RE,
     EMAIL_RE,
@@ -27,6 +40,9 @@ from airflow_provider_payjobs.models import (
 )
 
 MAX_PAGE_SIZE = 50
+INT32_MAX = 2**31 - 1
+# Every integer up to 2**53 is a double; past it a server reading the number as a double pays another amount.
+MAX_EXACT_INTEGER = 2**53
 PROGRAM_USER_ID_LENGTH = (5, 100)
 EMAIL_LENGTH = (8, 100)
 JOB_FIELDS = frozenset({"notBefore", "notAfter", "items"})
@@ -35,124 +51,252 @@ COMMON_ITEM_FIELDS = frozenset(
 )
 GATEWAY_ONLY_FIELDS = frozenset({"destinationToken"})
 PORTAL_ONLY_FIELDS = frozenset({"programUserId", "email"})
-# RFC 3339 date-time: a full date, a time, and an explicit offset (Z or +hh:mm).
-RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+ITEM_FIELDS = COMMON_ITEM_FIELDS | GATEWAY_ONLY_FIELDS | PORTAL_ONLY_FIELDS
+PURPOSES = frozenset(member.value for member in PaymentPurposes)
+# RFC 3339 date-time: a full date, a time, and an explicit offset (Z or +hh:mm). ASCII digits only.
+RFC3339_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
+)
+# Names (ENUS) and tags (en-US) in capitals: how a language given in any ASCII case is looked up.
+_LANGUAGES_BY_KEY = {
+    **{member.name: member for member in Languages},
+    **{member.value.upper(): member for member in Languages},
+}
+_LANGUAGE_RULE = "must be a Languages member, name or tag: " + ", ".join(
+    f"{member.name} ({member.value})" for member in Languages
+)
+
+
+# --- entry points for the hook ----------------------------------------------------------------------
+
+
+def prepare_create_body(body: Any) -> dict[str, Any]:
+    """
+    Check a GatewayPaymentJob or PortalPaymentJob body and return a fresh copy ready for the wire.
+
+    Every item pays either a destination token (gateway) or a portal user (``programUserId``
+    and/or ``email``); one job never mixes the two. Fields that are None are left out. Datetimes
+    become RFC 3339 UTC strings (a naive datetime is UTC), Decimals become floats, tuples lists.
+
+    :param body: anything; a Mapping of ``notBefore``, ``notAfter`` and ``items`` passes.
+    :raises PayJobsValidationError: naming the first field that breaks a rule, and the rule.
+    """
+    if not isinstance(body, Mapping):
+        raise PayJobsValidationError("body", "must be a JSON object", type(body).__name__)
+    for key in body:
+        if not isinstance(key, str) or key not in JOB_FIELDS:
+            raise PayJobsValidationError(
+                describe_key(key), f"is not a field of a payment job (allowed: {_names(JOB_FIELDS)})"
+            )
+    wire: dict[str, Any] = {}
+    start = _schedule_moment(body.get("notBefore"), "notBefore", wire)
+    end = _schedule_moment(body.get("notAfter"), "notAfter", wire)
+    if start is not None and end is not None and not start < end:
+        raise PayJobsValidationError(
+            "notBefore", f"must be before notAfter ({wire['notAfter']})", body.get("notBefore")
+        )
+    items = body.get("items")
+    if not isinstance(items, (list, tuple)) or not items:
+        raise PayJobsValidationError("items", "must be a non-empty list of payments", _type_of(items))
+    wire["items"] = []
+    job_kind = None
+    for position, item in enumerate(items):
+        kind, wire_item = _prepare_item(item, f"items[{position}]")
+        if job_kind is not None and kind != job_kind:
+            raise PayJobsValidationError(
+                f"items[{position}]",
+                f"is a {kind} payment but items[0] is a {job_kind} payment; one job never mixes the two",
+            )
+        job_kind = kind
+        wire["items"].append(wire_item)
+    return wire
+
+
+def list_query(
+    page: Any, page_size: Any, filter: Any = None, sort: Any = None, language: Any = None
+) -> dict[str, Any]:
+    """
+    The query of ``GET /payments/jobs``: ``page``, ``pageSize`` and the optional ``filter``,
+    ``sort`` and ``language`` (as its tag); errors name the hook's arguments.
+    """
+    validate_page(page, page_size)
+    query: dict[str, Any] = {"page": int(page), "pageSize": int(page_size)}
+    return _with_optional(
+        query,
+        filter=_optional_text(filter, "filter"),
+        sort=_optional_text(sort, "sort"),
+        language=validate_language(language),
+    )
+
+
+def retrieve_query(job_token: Any, filter: Any = None, language: Any = None) -> dict[str, Any]:
+    """The query of ``GET /payments/jobs/{job-token}``, once the token is checked."""
+    validate_job_token(job_token)
+    return _with_optional({}, filter=_optional_text(filter, "filter"), language=validate_language(language))
 
 
 def validate_job_token(job_token: Any, field: str = "job_token") -> str:
     """Return ``job_token`` when it is a well-formed ``jobs-<uuid>`` token of 41 characters."""
     if not isinstance(job_token, str) or not JOB_TOKEN_RE.fullmatch(job_token):
         raise PayJobsValidationError(field, "must match jobs-<uuid> (41 characters)", job_token)
-    return job_token
+    return str.__str__(job_token)
+
+
+# --- pieces, also used by the operator and the sandbox ------------------------------------------------
 
 
 def validate_page(page: Any, page_size: Any, page_size_field: str = "page_size") -> None:
-    """Check the list endpoint's paging: ``page >= 1`` and ``1 <= page_size <= 50``.
+    """Check the list endpoint's paging: ``1 <= page <= 2**31 - 1`` and ``1 <= page_size <= 50``.
 
     :param page_size_field: the name errors give the page size: the hook's argument by default,
         the wire's ``pageSize`` when the sandbox checks a request.
     """
-    if not _is_integer(page) or page < 1:
-        raise PayJobsValidationError("page", "must be an integer >= 1", page)
+    if not _is_integer(page) or not 1 <= page <= INT32_MAX:
+        raise PayJobsValidationError("page", f"must be an integer from 1 to {INT32_MAX} (int32)", page)
     if not _is_integer(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise PayJobsValidationError(
             page_size_field, f"must be an integer from 1 to {MAX_PAGE_SIZE}", page_size
         )
 
 
-def validate_language(language: Languages | str | None) -> str | None:
-    """Return the wire value of a Languages member or name, or None when not given."""
+def validate_language(language: Any) -> str | None:
+    """The language tag to send (``en-US``) for a Languages member, name or tag; None when not given."""
     if language is None:
         return None
-    try:
-        return Languages(language.value if isinstance(language, Languages) else str(language).upper()).value
-    except ValueError:
-        allowed = ", ".join(member.value for member in Languages)
-        raise PayJobsValidationError("language", f"must be one of {allowed}", language) from None
+    if isinstance(language, Languages):
+        return language.value
+    # ASCII only: str.upper() maps some other letters onto ASCII ones (dotless i to "I").
+    if isinstance(language, str) and language.isascii():
+        member = _LANGUAGES_BY_KEY.get(language.upper())
+        if member is not None:
+            return member.value
+    raise PayJobsValidationError("language", _LANGUAGE_RULE, language)
 
 
-def to_rfc3339(value: Any) -> Any:
-    """A datetime as an RFC 3339 UTC string (naive means UTC); any other value unchanged."""
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return value
+def to_rfc3339(value: Any, field: str = "datetime") -> Any:
+    """A datetime as an RFC 3339 UTC string (naive means UTC); any other value unchanged.
 
-
-def normalize_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a create body ready for JSON: datetimes as RFC 3339, Decimals as floats."""
-    normalized: dict[str, Any] = {key: to_rfc3339(value) for key, value in body.items()}
-    items = normalized.get("items")
-    if isinstance(items, list):
-        normalized["items"] = [
-            {key: float(value) if isinstance(value, Decimal) else value for key, value in item.items()}
-            if isinstance(item, Mapping)
-            else item
-            for item in items
-        ]
-    return normalized
-
-
-def validate_create_body(body: Any) -> None:
+    :raises PayJobsValidationError: the datetime's time zone cannot be read, or its UTC form
+        leaves years 1 to 9999.
     """
-    Check a GatewayPaymentJob or PortalPaymentJob body.
-
-    Every item pays either a destination token (gateway) or a portal user
-    (``programUserId`` and/or ``email``); one job never mixes the two.
-    """
-    if not isinstance(body, Mapping):
-        raise PayJobsValidationError("body", "must be a JSON object", type(body).__name__)
-    for key in body:
-        if key not in JOB_FIELDS:
-            raise PayJobsValidationError(
-                key, f"is not a field of a payment job (allowed: {_names(JOB_FIELDS)})"
-            )
-    _validate_schedule(body)
-    items = body.get("items")
-    if not isinstance(items, list) or not items:
-        raise PayJobsValidationError("items", "must be a non-empty list of payments")
-    job_kind = None
-    for position, item in enumerate(items):
-        kind = _validate_item(item, f"items[{position}]")
-        if job_kind is None:
-            job_kind = kind
-        elif kind != job_kind:
-            raise PayJobsValidationError(
-                f"items[{position}]",
-                f"is a {kind} payment but items[0] is a {job_kind} payment; one job never mixes the two",
-            )
+    if not isinstance(value, datetime):
+        return value
+    return _utc(value, field).replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_rfc3339(value: Any, field: str) -> datetime:
-    """Parse an RFC 3339 date-time string with an explicit offset."""
-    if not isinstance(value, str) or not RFC3339_RE.fullmatch(value):
+    """Parse an RFC 3339 date-time string with an explicit offset (an aware datetime, as given).
+
+    :raises PayJobsValidationError: not such a string, not a real date-time, or its UTC form leaves
+        years 1 to 9999.
+    """
+    match = RFC3339_RE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise PayJobsValidationError(
             field, "must be an RFC 3339 date-time with offset, e.g. 2026-01-31T09:00:00Z", value
         )
+    year, month, day, hour, minute, second, fraction, sign, offset_hours, offset_minutes = match.groups()
     try:
-        return datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+        offset = timedelta(0)
+        if sign:
+            if int(offset_hours) > 23 or int(offset_minutes) > 59:
+                raise ValueError("offset out of range")
+            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
+            offset = -offset if sign == "-" else offset
+        microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+        parts = (int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond)
+        parsed = datetime(*parts, tzinfo=timezone(offset))
     except ValueError:
         raise PayJobsValidationError(field, "is not a real calendar date-time", value) from None
+    _utc(parsed, field)
+    return parsed
 
 
-def _validate_schedule(body: Mapping[str, Any]) -> None:
-    not_before = body.get("notBefore")
-    not_after = body.get("notAfter")
-    start = parse_rfc3339(not_before, "notBefore") if not_before is not None else None
-    end = parse_rfc3339(not_after, "notAfter") if not_after is not None else None
-    if start and end and not start < end:
-        raise PayJobsValidationError("notBefore", f"must be before notAfter ({not_after})", not_before)
+def validate_create_body(body: Any) -> None:
+    """Check a create body (:func:`prepare_create_body` without keeping its result)."""
+    prepare_create_body(body)
 
 
-def _validate_item(item: Any, where: str) -> str:
-    """Check one quote; return ``"gateway"`` or ``"portal"``."""
+def normalize_body(body: Any) -> dict[str, Any]:
+    """The same as :func:`prepare_create_body`; kept for callers written before it existed."""
+    return prepare_create_body(body)
+
+
+def check_text(value: Any, field: str, length: tuple[int, int | None] | None = None) -> str:
+    """
+    ``value`` as a plain str, when it is text a server can store: UTF-8 encodable, without NUL.
+
+    :param length: the least and most characters allowed. The least counts code points; the most
+        counts UTF-16 code units, so that a character outside the Basic Multilingual Plane (an
+        emoji) counts twice there: a server counting either way accepts what passes here.
+    """
+    if not isinstance(value, str):
+        raise PayJobsValidationError(field, "must be a string, not " + type(value).__name__, value)
+    if "\x00" in value:
+        raise PayJobsValidationError(field, "must not contain the NUL character (U+0000)", value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(value[error.start])
+        raise PayJobsValidationError(
+            field, f"must be valid Unicode; it holds a lone surrogate U+{code:04X} that UTF-8 cannot encode"
+        ) from None
+    if length is not None:
+        low, high = length
+        utf16_units = len(value) + sum(1 for character in value if ord(character) > 0xFFFF)
+        if len(value) < low or (high is not None and utf16_units > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            wide = " (a character outside the Basic Multilingual Plane counts as two)" if high else ""
+            raise PayJobsValidationError(field, f"must be {bounds} characters long{wide}", value)
+    return str.__str__(value)
+
+
+# --- the create body, piece by piece ------------------------------------------------------------------
+
+
+def _schedule_moment(value: Any, field: str, wire: dict[str, Any]) -> datetime | None:
+    """Check ``notBefore``/``notAfter``, put its wire form in ``wire``, and return it as a UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = _utc(value, field)
+        wire[field] = moment.replace(tzinfo=None).isoformat() + "Z"
+        return moment
+    if not isinstance(value, str):
+        raise PayJobsValidationError(
+            field, "must be a datetime or an RFC 3339 date-time string, e.g. 2026-01-31T09:00:00Z", value
+        )
+    moment = parse_rfc3339(value, field)
+    wire[field] = str.__str__(value)
+    return _utc(moment, field)
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    """``value`` in UTC (naive means UTC), refused when that leaves years 1 to 9999."""
+    try:
+        offset = value.utcoffset()
+    except Exception:  # a tzinfo is user code: whatever it raises, the field is named
+        raise PayJobsValidationError(field, "has a time zone whose UTC offset cannot be read") from None
+    # A plain datetime: a subclass (pendulum's) may do its own arithmetic.
+    naive = datetime(
+        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
+    )
+    try:
+        moment = naive - offset if offset else naive
+    except OverflowError:
+        raise PayJobsValidationError(field, "must lie in years 1 to 9999 once in UTC", value) from None
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _prepare_item(item: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """Check one quote; return ``"gateway"`` or ``"portal"`` and its wire form."""
     if not isinstance(item, Mapping):
         raise PayJobsValidationError(where, "must be a JSON object", type(item).__name__)
-    allowed = COMMON_ITEM_FIELDS | GATEWAY_ONLY_FIELDS | PORTAL_ONLY_FIELDS
     for key in item:
-        if key not in allowed:
+        if not isinstance(key, str) or key not in ITEM_FIELDS:
             raise PayJobsValidationError(
-                f"{where}.{key}", f"is not a field of a payment (allowed: {_names(allowed)})"
+                describe_key(key, where), f"is not a field of a payment (allowed: {_names(ITEM_FIELDS)})"
             )
     has_gateway = any(item.get(key) is not None for key in GATEWAY_ONLY_FIELDS)
     has_portal = any(item.get(key) is not None for key in PORTAL_ONLY_FIELDS)
@@ -164,59 +308,110 @@ def _validate_item(item: Any, where: str) -> str:
         raise PayJobsValidationError(
             where, "needs destinationToken (gateway) or programUserId/email (portal)"
         )
-    _validate_amount(item.get("amount"), f"{where}.amount")
-    currency = item.get("currency")
-    if currency not in currencies():
-        raise PayJobsValidationError(
-            f"{where}.currency", "must be an ISO 4217 code from the Currencies list", currency
-        )
-    _check_pattern(item, "sourceToken", SOURCE_TOKEN_RE, where, "(acct|user|dest)-<uuid>")
-    _check_pattern(item, "destinationToken", DESTINATION_TOKEN_RE, where, "(acct|dest|user)-<uuid>")
-    _check_text(item, "programUserId", where, PROGRAM_USER_ID_LENGTH)
-    _check_text(item, "email", where, EMAIL_LENGTH)
-    if item.get("email") is not None and not EMAIL_RE.match(item["email"]):
-        raise PayJobsValidationError(f"{where}.email", "must look like name@domain.tld", item["email"])
-    for key in ("note", "memo"):
-        _check_text(item, key, where, None)
-    _check_text(item, "clientPaymentId", where, (1, None))
-    purpose = item.get("purpose")
-    if purpose is not None and purpose not in {member.value for member in PaymentPurposes}:
-        raise PayJobsValidationError(f"{where}.purpose", f"must be one of {_names(PaymentPurposes)}", purpose)
-    return "gateway" if has_gateway else "portal"
+    checked = {
+        "amount": _amount(item.get("amount"), f"{where}.amount"),
+        "currency": _currency(item.get("currency"), f"{where}.currency"),
+    }
+    for key in ITEM_FIELDS - checked.keys():
+        value = item.get(key)
+        if value is not None:
+            checked[key] = _ITEM_CHECKS[key](value, f"{where}.{key}")
+    wire_item = {str.__str__(key): checked[key] for key in item if key in checked}  # in the given order
+    return ("gateway" if has_gateway else "portal"), wire_item
 
 
-def _validate_amount(amount: Any, field: str) -> None:
+def _amount(amount: Any, field: str) -> int | float:
     if amount is None:
         raise PayJobsValidationError(field, "is required")
     if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal)):
         raise PayJobsValidationError(field, "must be a number, not " + type(amount).__name__, amount)
-    if not math.isfinite(float(amount)) or amount <= 0:
+    # Comparisons only: a Decimal NaN raises on "<", and float() of a huge int overflows.
+    if isinstance(amount, Decimal):
+        finite_and_positive = amount.is_finite() and amount > 0
+    else:
+        finite_and_positive = 0 < amount < math.inf
+    if not finite_and_positive:
         raise PayJobsValidationError(field, "must be a finite number greater than 0", amount)
+    if isinstance(amount, int):
+        if amount > MAX_EXACT_INTEGER:
+            raise PayJobsValidationError(
+                field, f"must be at most {MAX_EXACT_INTEGER}, the largest whole amount a double holds", amount
+            )
+        return int(amount)
+    number = float(amount)
+    if isinstance(amount, Decimal) and not (0 < number < math.inf and Decimal(repr(number)) == amount):
+        raise PayJobsValidationError(
+            field, "must be an amount a double holds exactly (at most 15 significant digits)", amount
+        )
+    return number
 
 
-def _check_pattern(
-    item: Mapping[str, Any], key: str, pattern: re.Pattern[str], where: str, shape: str
-) -> None:
-    value = item.get(key)
-    if value is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
-        raise PayJobsValidationError(f"{where}.{key}", f"must match {shape} (41 characters)", value)
+def _currency(currency: Any, field: str) -> str:
+    # A list or dict is unhashable: test the type before looking it up.
+    if not isinstance(currency, str) or currency not in currencies():
+        raise PayJobsValidationError(field, "must be an ISO 4217 code from the Currencies list", currency)
+    return str.__str__(currency)
 
 
-def _check_text(item: Mapping[str, Any], key: str, where: str, length: tuple[int, int | None] | None) -> None:
-    value = item.get(key)
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise PayJobsValidationError(f"{where}.{key}", "must be a string", value)
-    if length is not None:
-        low, high = length
-        if len(value) < low or (high is not None and len(value) > high):
-            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise PayJobsValidationError(f"{where}.{key}", f"must be {bounds} characters long", value)
+def _purpose(purpose: Any, field: str) -> str:
+    if not isinstance(purpose, str) or purpose not in PURPOSES:
+        raise PayJobsValidationError(field, f"must be one of {_names(PURPOSES)}", purpose)
+    return str.__str__(purpose)
+
+
+def _token(pattern: re.Pattern[str], shape: str) -> Any:
+    def check(value: Any, field: str) -> str:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise PayJobsValidationError(field, f"must match {shape} (41 characters)", value)
+        return str.__str__(value)
+
+    return check
+
+
+def _email(value: Any, field: str) -> str:
+    text = check_text(value, field, EMAIL_LENGTH)
+    if not EMAIL_RE.match(text):
+        raise PayJobsValidationError(field, "must look like name@domain.tld", value)
+    return text
+
+
+_ITEM_CHECKS = {
+    "sourceToken": _token(SOURCE_TOKEN_RE, "(acct|user|dest)-<uuid>"),
+    "destinationToken": _token(DESTINATION_TOKEN_RE, "(acct|dest|user)-<uuid>"),
+    "programUserId": lambda value, field: check_text(value, field, PROGRAM_USER_ID_LENGTH),
+    "email": _email,
+    "note": check_text,
+    "memo": check_text,
+    "clientPaymentId": lambda value, field: check_text(value, field, (1, None)),
+    "purpose": _purpose,
+}
+
+
+# --- small helpers ------------------------------------------------------------------------------------
+
+
+def describe_key(key: Any, where: str = "") -> str:
+    """A mapping key as a field name: ``where.key`` for a plain name, else ``where[<repr>]``."""
+    if isinstance(key, str) and key.isidentifier() and key.isascii() and len(key) <= 64:
+        return f"{where}.{key}" if where else key
+    return f"{where or 'body'}[{_short_repr(key)}]"
+
+
+def _optional_text(value: Any, field: str) -> str | None:
+    return None if value is None else check_text(value, field)
+
+
+def _with_optional(params: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    params.update({name: value for name, value in optional.items() if value is not None})
+    return params
 
 
 def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _type_of(value: Any) -> str | None:
+    return None if value is None else type(value).__name__
 
 
 def _names(values: Any) -> str:

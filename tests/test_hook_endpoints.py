@@ -60,7 +60,7 @@ def test_list_passes_every_parameter_with_wire_names(sandbox) -> None:
     assert len(result["payload"]) == 1
     assert result["meta"]["pageNo"] == "1" and result["meta"]["recordCount"] == "1"
     query = api_calls(sandbox, "GET", "/payments/jobs")[-1]["query"]
-    for expected in ("page=1", "pageSize=10", "filter=status%3ASUBMITTED", "sort=-created", "language=ENUS"):
+    for expected in ("page=1", "pageSize=10", "filter=status%3ASUBMITTED", "sort=-created", "language=en-US"):
         assert expected in query
 
 
@@ -69,7 +69,7 @@ def test_retrieve_passes_filter_and_language(sandbox) -> None:
     token = hook.create_payment_job({"items": [gateway_item(0)]})["token"]
     hook.retrieve_payment_job(token, filter="status:PENDING", language="frca")
     query = api_calls(sandbox, "GET", token)[-1]["query"]
-    assert "filter=status%3APENDING" in query and "language=FRCA" in query
+    assert "filter=status%3APENDING" in query and "language=fr-CA" in query
 
 
 def test_pagination_across_many_pages(sandbox) -> None:

@@ -27,11 +27,10 @@ if TYPE_CHECKING:  # the HTTP libraries load on first use, never while DAG files
     from airflow_provider_payjobs.async_client import SharedAsyncClient
     from airflow_provider_payjobs.sync_transport import SyncTransport
 from airflow_provider_payjobs.validation import (
-    normalize_body,
-    validate_create_body,
+    list_query,
+    prepare_create_body,
+    retrieve_query,
     validate_job_token,
-    validate_language,
-    validate_page,
 )
 
 # A gateway's "bad gateway" or "timeout": the service behind it may still save the create.
@@ -137,9 +136,10 @@ class PayJobsHook(BaseHook):
         :param page_size: jobs per page, 1 to 50.
         :param filter: passed to the API untouched.
         :param sort: passed to the API untouched.
-        :param language: a Languages member or its name.
+        :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``);
+            the tag is sent.
         """
-        params = _list_params(page, page_size, filter, sort, language)
+        params = list_query(page, page_size, filter, sort, language)
         return self._request("GET", JOBS_PATH, params=params, shape=check_job_page)
 
     def iter_payment_jobs(
@@ -187,8 +187,7 @@ class PayJobsHook(BaseHook):
         :param before_post: called right before each POST is sent (the operator records when, so
             that a later try knows how long a request it never saw answered may still land).
         """
-        wire_body = normalize_body(body) if isinstance(body, Mapping) else body
-        validate_create_body(wire_body)
+        wire_body = prepare_create_body(body)
         ids = reconcile.client_payment_ids(wire_body)
         since = created_since or datetime.now(timezone.utc)
         posts = _PostTimes(before_post)
@@ -285,9 +284,10 @@ class PayJobsHook(BaseHook):
 
         :param job_token: ``jobs-<uuid>``.
         :param filter: passed to the API untouched.
-        :param language: a Languages member or its name.
+        :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``);
+            the tag is sent.
         """
-        params = _job_params(job_token, filter, language)
+        params = retrieve_query(job_token, filter, language)
         return self._request("GET", _job_path(job_token), params=params, shape=_job_shape(job_token))
 
     def cancel_payment_job(self, job_token: str) -> dict[str, Any]:
@@ -305,7 +305,7 @@ class PayJobsHook(BaseHook):
         self, job_token: str, filter: str | None = None, language: Languages | str | None = None
     ) -> dict[str, Any]:
         """:meth:`retrieve_payment_job` for the event loop (aiohttp, shared session and token)."""
-        params = _job_params(job_token, filter, language)
+        params = retrieve_query(job_token, filter, language)
         return await self._arequest("GET", _job_path(job_token), _job_shape(job_token), params=params)
 
     async def acancel_payment_job(self, job_token: str) -> dict[str, Any]:
@@ -502,24 +502,6 @@ def describe_connection_failure(error: BaseException, settings: PayJobsSettings 
             return f"{where} did not answer in time."
         return f"Cannot reach {where}: {error}"
     return f"Connection test failed: {error}"
-
-
-def _list_params(
-    page: int, page_size: int, filter: str | None, sort: str | None, language: Languages | str | None
-) -> dict[str, Any]:
-    validate_page(page, page_size)
-    params: dict[str, Any] = {"page": page, "pageSize": page_size}
-    return _with_optional(params, filter=filter, sort=sort, language=validate_language(language))
-
-
-def _job_params(job_token: str, filter: str | None, language: Languages | str | None) -> dict[str, Any]:
-    validate_job_token(job_token)
-    return _with_optional({}, filter=filter, language=validate_language(language))
-
-
-def _with_optional(params: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    params.update({name: value for name, value in optional.items() if value is not None})
-    return params
 
 
 def _job_path(job_token: str) -> str:

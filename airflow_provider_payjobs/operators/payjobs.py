@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 
@@ -21,7 +22,12 @@ from airflow_provider_payjobs.compat import (
     Context,
     conf,
 )
-from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsValidationError
+from airflow_provider_payjobs.exceptions import (
+    PayJobsApiError,
+    PayJobsError,
+    PayJobsValidationError,
+    _short_repr,
+)
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import Outcome, StatusSets
@@ -32,7 +38,13 @@ from airflow_provider_payjobs.reconcile import client_payment_ids, payment_diffe
 from airflow_provider_payjobs.resubmission import plan_resubmission
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.user_action import decide_in_worker
-from airflow_provider_payjobs.validation import normalize_body, to_rfc3339, validate_create_body
+from airflow_provider_payjobs.validation import (
+    RFC3339_RE,
+    check_text,
+    parse_rfc3339,
+    prepare_create_body,
+    to_rfc3339,
+)
 from airflow_provider_payjobs.waiting import FAILED, TIMEOUT, JobWait, failure_message, job_from_event
 
 DEFAULT_TIMEOUT = timedelta(hours=24)
@@ -42,6 +54,8 @@ STATE_CREATE_STARTED = "payjobs_create_started_at"
 STATE_LAST_POST = "payjobs_last_post_at"  # when a POST of this job was last sent, by any try
 # {"generation": n, "positions": [...]}: the n-th resubmission and which of the body's items it pays.
 STATE_RESUBMISSION = "payjobs_resubmission"
+# A schedule string must start with its date: pendulum would read "10:00" as today, on each try anew.
+_DATE_FIRST = re.compile(r"[0-9]{4}", re.ASCII)
 
 
 def _default_deferrable() -> bool:
@@ -159,14 +173,14 @@ class CreatePaymentJobOperator(BaseOperator):
         for key in ("notBefore", "notAfter"):
             if body.get(key) is not None:
                 body[key] = _to_utc_text(body[key], key)
+        # Checked before ids are derived: errors name the positions of the body as written.
+        body = prepare_create_body(body)
         ti = context["ti"]
         body, _ = with_client_payment_ids(
             body, ti.dag_id, ti.task_id, context["run_id"], _map_index(ti), generation
         )
         if positions is not None:
             body["items"] = [body["items"][position] for position in positions]
-        body = normalize_body(body)
-        validate_create_body(body)
         check_guardrails(body, self.max_items, self.max_total_amount)
         return body
 
@@ -452,44 +466,71 @@ class _TaskState:
 
 
 def _parse_body(body: Any) -> dict[str, Any]:
+    """A shallow copy of the body, parsed first when it is a JSON string (the items are copied later)."""
     if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError as error:
-            raise PayJobsValidationError("body", f"is not valid JSON ({error})") from None
+        body = _load_json(body)
     if not isinstance(body, Mapping):
         raise PayJobsValidationError("body", "must be a dict or a JSON object string", type(body).__name__)
-    return json.loads(json.dumps(body, default=_json_default))
+    return dict(body)
 
 
-def _json_default(value: Any) -> Any:
-    """Copies the body without losing datetimes (made RFC 3339) or Decimals."""
-    if isinstance(value, datetime):
-        return to_rfc3339(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_repeated_keys)
+    except PayJobsValidationError:
+        raise
+    # RecursionError: nested too deep to parse; ValueError: bad JSON, or an integer of over 4300 digits.
+    except (ValueError, RecursionError) as error:
+        reason = str(error)[:120].encode("utf-8", "backslashreplace").decode("utf-8")
+        raise PayJobsValidationError("body", f"is not valid JSON ({reason})") from None
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One JSON object holding a key twice: which value counts would be a guess."""
+    parsed = dict(pairs)
+    if len(parsed) < len(pairs):
+        repeated = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise PayJobsValidationError(
+            "body", f"holds the key {_short_repr(repeated)} twice in one JSON object"
+        )
+    return parsed
 
 
 def _to_utc_text(value: Any, field: str) -> str:
-    """A datetime or date-time string as RFC 3339 UTC (a string without offset means UTC)."""
+    """
+    ``notBefore``/``notAfter`` as RFC 3339 UTC: a datetime (naive means UTC), a date (midnight
+    UTC), or an ISO 8601 string starting with its date (without an offset it means UTC).
+    """
     if isinstance(value, str):
-        try:
-            value = pendulum.parse(value, tz="UTC", strict=True)
-        except (ValueError, pendulum.parsing.exceptions.ParserError):
+        text = check_text(value, field)
+        parsed: Any = None
+        if RFC3339_RE.fullmatch(text):  # pendulum refuses RFC 3339's lower-case t and z
+            parsed = parse_rfc3339(text, field)
+        elif _DATE_FIRST.match(text):
+            try:
+                parsed = pendulum.parse(text, tz="UTC", strict=True)
+            except Exception:  # pendulum raises ParserError, ValueError, TypeError or OverflowError
+                parsed = None
+        if not isinstance(parsed, datetime):  # a duration, an interval, or no date-time at all
             raise PayJobsValidationError(
-                field, "must be a datetime or an ISO 8601 date-time", value
-            ) from None
+                field, "must be a datetime, a date or an ISO 8601 date-time starting with its date", value
+            )
+        value = parsed
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if not isinstance(value, datetime):
-        raise PayJobsValidationError(field, "must be a datetime or an ISO 8601 date-time", value)
-    return to_rfc3339(value)
+        raise PayJobsValidationError(
+            field, "must be a datetime, a date or an ISO 8601 date-time starting with its date", value
+        )
+    return to_rfc3339(value, field)
 
 
 def _body_has_no_ids(body: Any) -> bool:
     parsed = _parse_body(body) if isinstance(body, (str, Mapping)) else {}
+    items = parsed.get("items")
     return all(
         not isinstance(item, Mapping) or item.get("clientPaymentId") is None
-        for item in parsed.get("items") or []
+        for item in (items if isinstance(items, (list, tuple)) else [])
     )
 
 
@@ -500,6 +541,10 @@ def _map_index(ti: Any) -> int:
 
 def _positive_seconds(value: float | timedelta, field: str) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
-        raise PayJobsValidationError(field, "must be a positive number of seconds or a timedelta", value)
+    valid = not isinstance(seconds, bool) and isinstance(seconds, (int, float))
+    # Compared, not converted: float() of a huge int overflows. NaN and inf fail the comparison.
+    if not valid or not 0 < seconds < 1e15:
+        raise PayJobsValidationError(
+            field, "must be a positive, finite number of seconds or a timedelta", value
+        )
     return float(seconds)

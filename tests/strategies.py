@@ -1,0 +1,337 @@
+"""
+Hypothesis strategies for the Payment Jobs wire contract.
+
+- :func:`wire_bodies`: valid create bodies made only of JSON values, as they go on the wire. Any
+  judge of the contract (the client's validation, the sandbox) must accept every one of them.
+- :func:`python_bodies`: the same bodies as a Python caller may give them (Decimals, datetimes,
+  tuples, enum members).
+- :func:`odd_values`: any JSON value and odd Python values (huge ints, NaN and infinities,
+  Decimals with sNaN, bytes, sets, datetimes with odd offsets, lone surrogates, nested and
+  self-holding containers, objects whose ``repr`` fails).
+- :func:`mutated_bodies`: a valid body with one field (at any depth) replaced by an odd or a
+  nearly valid value, and the path of that field, e.g. ``items[2].currency``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from hypothesis import strategies as st
+
+from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies
+from airflow_provider_payjobs.validation import ITEM_FIELDS, JOB_FIELDS
+
+CURRENCIES = sorted(currencies())
+PURPOSES = [member.value for member in PaymentPurposes]
+# Offsets timezone() takes: strictly inside a day, down to the microsecond.
+DAY = timedelta(hours=24)
+OFFSETS = st.one_of(
+    st.sampled_from([timedelta(0), timedelta(hours=14), -timedelta(hours=12), DAY - timedelta(minutes=1)]),
+    st.timedeltas(min_value=-DAY + timedelta(microseconds=1), max_value=DAY - timedelta(microseconds=1)),
+)
+# The first and last days of what datetime holds, where offsets push the UTC form out of range.
+EDGE_DATETIMES = st.one_of(
+    st.datetimes(max_value=datetime(1, 1, 2)),
+    st.datetimes(min_value=datetime(9999, 12, 30)),
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)),
+)
+TEXT_WITHOUT_SURROGATES = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+ANY_TEXT = st.text(st.characters(), max_size=12)  # surrogates and NUL included
+# Built, not listed: a strategy's repr must not hold an int str() refuses (over 4300 digits).
+HUGE_INTEGERS = st.sampled_from(
+    [(10, 400), (-10, 400), (10, 4000), (2, 31), (2, 53), (2, 63), (2, 1024)]
+).flatmap(lambda power: st.sampled_from([-1, 0, 1]).map(lambda step: power[0] ** power[1] + step))
+ODD_DECIMALS = st.sampled_from(
+    [Decimal(text) for text in ("sNaN", "-sNaN", "NaN", "Infinity", "-Infinity", "1e400", "1e-400")]
+    + [Decimal("0.30000000000000001"), Decimal("-0"), Decimal("12.50")]
+)
+
+
+# --- valid bodies -------------------------------------------------------------------------------------
+
+
+def _token(*prefixes: str) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda prefix, uuid, upper: f"{prefix}-{str(uuid).upper() if upper else uuid}",
+        st.sampled_from(prefixes),
+        st.uuids(),
+        st.booleans(),
+    )
+
+
+SOURCE_TOKENS = _token("acct", "user", "dest")
+DESTINATION_TOKENS = _token("acct", "dest", "user")
+JOB_TOKENS = _token("jobs")
+# Letters and digits of the Basic Multilingual Plane: each counts once in UTF-16 too.
+WORD = st.characters(categories=("L", "N"), max_codepoint=0xFFFF)
+EMAILS = st.builds(
+    lambda name, domain, tld: f"{name}@{domain}.{tld}",
+    st.text(WORD, min_size=3, max_size=30),
+    st.text(WORD, min_size=1, max_size=30),
+    st.text(WORD, min_size=2, max_size=10),
+)
+PROGRAM_USER_IDS = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=5, max_size=50),
+    st.text(WORD, min_size=5, max_size=100),
+)
+WIRE_AMOUNTS = st.one_of(
+    st.integers(min_value=1, max_value=2**53),
+    st.floats(min_value=0, exclude_min=True, allow_nan=False, allow_infinity=False),
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1e9"), places=2).map(float),
+)
+OPTIONAL_TEXT = st.none() | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)
+
+
+@cache  # one strategy object: hypothesis validates each new one, which is slow
+def _item(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    common = {
+        "amount": WIRE_AMOUNTS,
+        "currency": st.sampled_from(CURRENCIES),
+        "sourceToken": st.none() | SOURCE_TOKENS,
+        "note": OPTIONAL_TEXT,
+        "memo": OPTIONAL_TEXT,
+        "purpose": st.none() | st.sampled_from(PURPOSES),
+        "clientPaymentId": st.none()
+        | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1),
+    }
+    if kind == "gateway":
+        specific = {"destinationToken": DESTINATION_TOKENS}
+    else:
+        specific = st.sampled_from(["email", "programUserId", "both"]).flatmap(
+            lambda which: st.fixed_dictionaries(
+                {
+                    **({"email": EMAILS} if which != "programUserId" else {}),
+                    **({"programUserId": PROGRAM_USER_IDS} if which != "email" else {}),
+                }
+            )
+        )
+        return st.builds(lambda item, extra: {**item, **extra}, _without_none(common), specific)
+    return _without_none({**common, **specific})
+
+
+def _payment_id(item: dict[str, Any]) -> Any:
+    """What makes items distinct: their clientPaymentIds (unique in a job), when they have one."""
+    return item.get("clientPaymentId", object())
+
+
+def _without_none(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    """A dict of ``fields``, leaving out the keys whose drawn value is None (absent on the wire)."""
+    return st.fixed_dictionaries(fields).map(lambda item: {k: v for k, v in item.items() if v is not None})
+
+
+def rfc3339_text(local: datetime, offset: timedelta, fraction: str, lower: bool) -> str:
+    """The wall-clock time ``local`` at ``offset``, a fraction of seconds as given, T/Z in either case."""
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    zone = "Z" if not offset else f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    clock = f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local:%H:%M:%S}"  # %Y drops zeros
+    text = f"{clock}{'.' + fraction if fraction else ''}{zone}"
+    return text.replace("T", "t").replace("Z", "z") if lower else text
+
+
+@st.composite
+def _schedule(draw: st.DrawFn, as_python: bool) -> dict[str, Any]:
+    """notBefore and/or notAfter, in order, in UTC years 1 to 9999 in their own offsets too."""
+    first = draw(st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 1, 1)))
+    second = first + draw(st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=400)))
+    present = draw(st.sampled_from([(), ("notBefore",), ("notAfter",), ("notBefore", "notAfter")]))
+    schedule = {}
+    for name, moment in zip(("notBefore", "notAfter"), (first, second), strict=True):
+        if name not in present:
+            continue
+        moment = moment.replace(microsecond=0)
+        offset = timedelta(minutes=draw(st.integers(-23 * 60 - 59, 23 * 60 + 59)))
+        if as_python and draw(st.booleans()):
+            schedule[name] = (moment + offset).replace(tzinfo=timezone(offset))
+        else:
+            fraction = draw(st.sampled_from(["", "5", "123", "123456", "123456789"]))
+            schedule[name] = rfc3339_text(moment + offset, offset, fraction, draw(st.booleans()))
+    return schedule
+
+
+@st.composite
+def wire_bodies(draw: st.DrawFn, max_items: int = 4) -> dict[str, Any]:
+    """A valid GatewayPaymentJob or PortalPaymentJob made of JSON values only."""
+    kind = draw(st.sampled_from(["gateway", "portal"]))
+    items = draw(st.lists(_item(kind), min_size=1, max_size=max_items, unique_by=_payment_id))
+    return {**draw(_schedule(as_python=False)), "items": items}
+
+
+@st.composite
+def python_bodies(draw: st.DrawFn, max_items: int = 4) -> dict[str, Any]:
+    """A valid body as Python callers give it: Decimal amounts, datetimes, enum members, a tuple."""
+    kind = draw(st.sampled_from(["gateway", "portal"]))
+    items = draw(st.lists(_item(kind), min_size=1, max_size=max_items, unique_by=_payment_id))
+    for item in items:
+        if isinstance(item["amount"], float) and draw(st.booleans()):
+            item["amount"] = Decimal(repr(item["amount"]))
+        if "purpose" in item and draw(st.booleans()):
+            item["purpose"] = PaymentPurposes(item["purpose"])
+    return {**draw(_schedule(as_python=True)), "items": tuple(items) if draw(st.booleans()) else items}
+
+
+# --- odd values ---------------------------------------------------------------------------------------
+
+
+def _self_holding() -> list[Any]:
+    holder: list[Any] = []
+    holder.append(holder)
+    return holder
+
+
+ODD_DATETIMES = st.one_of(
+    st.builds(lambda moment, offset: moment.replace(tzinfo=timezone(offset)), EDGE_DATETIMES, OFFSETS),
+    EDGE_DATETIMES,
+    st.datetimes(timezones=st.timezones()),
+)
+ODD_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    HUGE_INTEGERS,
+    st.floats(),
+    st.decimals(),
+    ODD_DECIMALS,
+    ANY_TEXT,
+    st.binary(max_size=8),
+    st.complex_numbers(),
+    st.fractions(),
+    ODD_DATETIMES,
+    st.dates(),
+    st.times(),
+    st.timedeltas(),
+    st.sampled_from([*Languages, *PaymentPurposes]),
+    st.builds(object),
+    st.builds(_self_holding),
+)
+
+
+HASHABLE_KEYS = st.one_of(
+    st.sampled_from(CURRENCIES), ANY_TEXT, st.integers(), st.none(), st.tuples(st.integers())
+)
+
+
+@cache  # one strategy object: hypothesis validates each new one, which is slow
+def odd_values() -> st.SearchStrategy[Any]:
+    """Any JSON value and odd Python values, in containers of every kind, nested."""
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(ANY_TEXT, children, max_size=3),
+        max_leaves=6,
+    )
+    python_values = st.recursive(
+        ODD_SCALARS,
+        lambda children: st.one_of(
+            st.lists(children, max_size=3),
+            st.tuples(children, children),
+            st.sets(st.integers() | ANY_TEXT, max_size=3),
+            st.frozensets(st.integers(), max_size=3),
+            st.dictionaries(st.integers() | ANY_TEXT | st.tuples(st.integers()), children, max_size=3),
+        ),
+        max_leaves=6,
+    )
+    return json_values | python_values
+
+
+# Values close to what a field takes, so that mutations also probe what is accepted.
+NEAR_VALID: dict[str, st.SearchStrategy[Any]] = {
+    "amount": st.one_of(WIRE_AMOUNTS, st.decimals(), HUGE_INTEGERS, st.floats(), ODD_DECIMALS),
+    "currency": st.sampled_from(CURRENCIES) | st.sampled_from(CURRENCIES).map(str.lower) | ANY_TEXT,
+    "sourceToken": SOURCE_TOKENS | DESTINATION_TOKENS.map(lambda token: token + "\n") | JOB_TOKENS,
+    "destinationToken": DESTINATION_TOKENS | SOURCE_TOKENS.map(lambda token: token[:-1]) | JOB_TOKENS,
+    "note": ANY_TEXT | TEXT_WITHOUT_SURROGATES,
+    "memo": ANY_TEXT | TEXT_WITHOUT_SURROGATES,
+    "purpose": st.sampled_from([*PURPOSES, *PaymentPurposes, "bonus", "GIFT"]),
+    "clientPaymentId": ANY_TEXT | TEXT_WITHOUT_SURROGATES,
+    "programUserId": PROGRAM_USER_IDS | st.text(st.characters(), min_size=3, max_size=110),
+    "email": EMAILS | ANY_TEXT | st.just("a@b.c"),
+    "schedule": st.one_of(
+        st.builds(
+            rfc3339_text,
+            EDGE_DATETIMES,
+            st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda minutes: timedelta(minutes=minutes)),
+            st.sampled_from(["", "1", "999999999"]),
+            st.booleans(),
+        ),
+        ODD_DATETIMES,
+        st.dates(),
+        st.text(st.sampled_from("0123456789-:TZtz+. "), max_size=30),
+    ),
+}
+
+
+@cache  # one strategy object: hypothesis validates each new one, which is slow
+def near_valid(field: str) -> st.SearchStrategy[Any]:
+    """Odd values, or values near what ``field`` (a wire name) takes."""
+    key = "schedule" if field in ("notBefore", "notAfter") else field
+    return NEAR_VALID[key] | odd_values() if key in NEAR_VALID else odd_values()
+
+
+@st.composite
+def mutated_bodies(
+    draw: st.DrawFn, bodies: Callable[[], st.SearchStrategy[dict[str, Any]]] = python_bodies
+) -> tuple[dict[str, Any], str]:
+    """A valid body with one field set to another value, and where: ``items[1].amount``, ``notAfter``."""
+    body = draw(bodies())
+    items = [dict(item) for item in body["items"]]
+    body = {**body, "items": items}
+    # Mostly single fields of an item: there are ten of them.
+    where = draw(st.sampled_from(["job", "items", "item", "extra", *["item field"] * 5]))
+    if where == "job":
+        field = draw(st.sampled_from(sorted(JOB_FIELDS - {"items"})))
+        body[field] = draw(near_valid(field))
+        return body, field
+    if where == "items":
+        body["items"] = draw(odd_values() | st.lists(odd_values(), max_size=3))
+        return body, "items"
+    position = draw(st.integers(0, len(items) - 1))
+    if where == "item":
+        items[position] = draw(odd_values() | _item("gateway") | _item("portal"))
+        return body, f"items[{position}]"
+    if where == "item field":
+        field = draw(st.sampled_from(sorted(ITEM_FIELDS)))
+        items[position][field] = draw(near_valid(field))
+        return body, f"items[{position}].{field}"
+    key = draw(st.text(max_size=10).filter(lambda key: key not in ITEM_FIELDS) | st.integers() | st.tuples())
+    items[position][key] = draw(odd_values())
+    return body, f"items[{position}]"
+
+
+def fields_that_may_answer(path: str, field: str) -> bool:
+    """
+    Whether an error naming ``field`` is right for a change at ``path``.
+
+    The field itself or anything inside it; for a field of an item, the item too (a payment is
+    gateway or portal, never both); for one schedule bound, the other (their order); for a whole
+    item, any item (one job never mixes kinds).
+    """
+    if field == path or field.startswith((path + ".", path + "[")):
+        return True
+    if path in ("notBefore", "notAfter"):
+        return field in ("notBefore", "notAfter")
+    if path.startswith("items[") and path.endswith(".clientPaymentId"):  # the guardrails: one id, once
+        return (
+            field == path.split(".")[0] or re.fullmatch(r"items\[\d+\]\.clientPaymentId", field) is not None
+        )
+    if path.startswith("items[") and "." in path:
+        return field == path.split(".")[0]
+    if path.startswith("items["):
+        return field.startswith("items[")
+    return False
+
+
+# --- what the operator needs --------------------------------------------------------------------------
+
+
+class _TaskInstance:
+    dag_id, task_id, try_number, map_index = "dag", "pay", 1, -1
+
+
+def task_context(run_id: str = "manual__1") -> dict[str, Any]:
+    """The part of an Airflow context that ``CreatePaymentJobOperator.prepare_body`` reads."""
+    return {"ti": _TaskInstance(), "run_id": run_id, "dag_run": None}
