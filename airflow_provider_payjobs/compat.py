@@ -44,8 +44,6 @@ except ImportError:  # Airflow 3.0, 3.1 and 2.11
         AirflowTaskTimeout,
     )
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
 try:
     from airflow import __version__ as AIRFLOW_VERSION
 except ImportError:  # pragma: no cover - Airflow always has a version
@@ -79,9 +77,7 @@ __all__ = [
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",
-    "BaseTrigger",
     "Context",
-    "TriggerEvent",
     "XCom",
     "airflow_version_at_least",
     "conf",

@@ -155,3 +155,15 @@ def test_cancel_of_a_finished_job_is_a_400_and_not_retried(sandbox) -> None:
 def test_hook_results_are_plain_json_for_xcom(sandbox) -> None:
     created = PayJobsHook().create_payment_job({"items": [gateway_item(0)]})
     assert json.loads(json.dumps(created)) == created
+
+
+def test_async_list_matches_the_sync_list(sandbox) -> None:
+    import asyncio
+
+    hook = PayJobsHook()
+    tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(3)]
+    page = asyncio.run(hook.alist_payment_jobs(1, 2, sort="-created"))
+    assert [job["token"] for job in page["payload"]] == tokens[::-1][:2]
+    assert page["meta"]["pageCount"] == "2"
+    query = api_calls(sandbox, "GET", "/payments/jobs")[-1]["query"]
+    assert "page=1" in query and "pageSize=2" in query

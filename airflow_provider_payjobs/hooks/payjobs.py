@@ -20,7 +20,6 @@ from airflow_provider_payjobs.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
 from airflow_provider_payjobs.models import Languages
 from airflow_provider_payjobs.paging import RepeatedPage, job_pages
-from airflow_provider_payjobs.redaction import redact
 from airflow_provider_payjobs.retries import RetryPolicy
 
 if TYPE_CHECKING:  # the HTTP libraries load on first use, never while DAG files are parsed
@@ -301,6 +300,18 @@ class PayJobsHook(BaseHook):
 
     # --- async twins for triggers ---------------------------------------------------------------
 
+    async def alist_payment_jobs(
+        self,
+        page: int,
+        page_size: int,
+        filter: str | None = None,
+        sort: str | None = None,
+        language: Languages | str | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`list_payment_jobs` for the event loop (aiohttp, shared session and token)."""
+        params = list_query(page, page_size, filter, sort, language)
+        return await self._arequest("GET", JOBS_PATH, check_job_page, params=params)
+
     async def aretrieve_payment_job(
         self, job_token: str, filter: str | None = None, language: Languages | str | None = None
     ) -> dict[str, Any]:
@@ -335,7 +346,8 @@ class PayJobsHook(BaseHook):
         try:
             probe.list_payment_jobs(1, 1)
         except Exception as error:
-            return False, redact(describe_connection_failure(error, probe._settings)) or ""
+            # Server text in the error was cleaned of secrets when the error was made.
+            return False, describe_connection_failure(error, probe._settings)
         finally:
             probe.close()
         return True, f"Connected to {probe.settings.base_url}: token granted and jobs listed."

@@ -36,7 +36,6 @@ from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
 from airflow_provider_payjobs.payment_ids import with_client_payment_ids
 from airflow_provider_payjobs.reconcile import client_payment_ids, payment_differences
 from airflow_provider_payjobs.resubmission import plan_resubmission
-from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.user_action import decide_in_worker
 from airflow_provider_payjobs.validation import (
     RFC3339_RE,
@@ -313,6 +312,9 @@ class CreatePaymentJobOperator(BaseOperator):
         wait = JobWait(job["token"], self.status_sets, time.time() + self.timeout_seconds, self.log)
         event = wait.observe(job)
         if event is None and self.deferrable:
+            # Loaded only when deferring: DAG files are parsed without the triggerer's classes.
+            from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+
             self.defer(
                 trigger=PaymentJobTrigger(
                     job_token=job["token"],

@@ -19,7 +19,6 @@ from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
-from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
 
 try:
@@ -86,6 +85,9 @@ class PaymentJobSensor(BaseSensorOperator):
         if first_look:
             return first_look.xcom_value
         success, failure = self.status_sets.names()
+        # Loaded only when deferring: DAG files are parsed without the triggerer's classes.
+        from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
+
         self.defer(
             trigger=PaymentJobTrigger(
                 job_token=self.job_token,

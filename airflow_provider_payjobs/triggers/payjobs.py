@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from airflow_provider_payjobs.compat import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import StatusSets
