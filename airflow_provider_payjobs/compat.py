@@ -1,28 +1,23 @@
 """
 Every Airflow import that differs between Airflow versions, in one place.
 
-Airflow 3 moved the authoring API to ``airflow.sdk``; the fallbacks keep the names
-importable on Airflow 2.11 (support planned), so the rest of the package imports from here.
+The provider supports Airflow 3.0 and newer (Airflow 2 reached end of life on 22 April 2026).
+Airflow 3 keeps moving names into the task SDK (``airflow.sdk``); the fallbacks below serve
+3.0 and 3.1, so the rest of the package imports from here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-try:  # Airflow 3: the task SDK
-    from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, Context
-    from airflow.sdk.bases.xcom import BaseXCom as XCom
-    from airflow.sdk.log import mask_secret
-except ImportError:  # Airflow 2.11
-    from airflow.models import BaseOperator, BaseOperatorLink  # type: ignore[no-redef]
-    from airflow.models.xcom import XCom  # type: ignore[no-redef]
-    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
-    from airflow.utils.context import Context  # type: ignore[no-redef]
-    from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
+from airflow import __version__ as AIRFLOW_VERSION
+from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, Context, PokeReturnValue
+from airflow.sdk.bases.xcom import BaseXCom as XCom
+from airflow.sdk.log import mask_secret
 
 try:  # Airflow 3.1+
     from airflow.sdk import BaseHook
-except ImportError:  # Airflow 3.0 and 2.11
+except ImportError:  # Airflow 3.0
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
 
 try:  # Airflow 3.2+ moved these into the task SDK too
@@ -34,7 +29,7 @@ try:  # Airflow 3.2+ moved these into the task SDK too
         AirflowSkipException,
         AirflowTaskTimeout,
     )
-except ImportError:  # Airflow 3.0, 3.1 and 2.11
+except ImportError:  # Airflow 3.0 and 3.1
     from airflow.configuration import conf  # type: ignore[no-redef]
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowException,
@@ -43,11 +38,6 @@ except ImportError:  # Airflow 3.0, 3.1 and 2.11
         AirflowSkipException,
         AirflowTaskTimeout,
     )
-
-try:
-    from airflow import __version__ as AIRFLOW_VERSION
-except ImportError:  # pragma: no cover - Airflow always has a version
-    AIRFLOW_VERSION = "0"
 
 
 def airflow_version_at_least(version: str) -> bool:
@@ -78,6 +68,7 @@ __all__ = [
     "BaseOperatorLink",
     "BaseSensorOperator",
     "Context",
+    "PokeReturnValue",
     "XCom",
     "airflow_version_at_least",
     "conf",

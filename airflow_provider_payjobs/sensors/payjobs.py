@@ -13,6 +13,7 @@ from airflow_provider_payjobs.compat import (
     AirflowSkipException,
     BaseSensorOperator,
     Context,
+    PokeReturnValue,
     conf,
 )
 from airflow_provider_payjobs.exceptions import PayJobsError
@@ -20,11 +21,6 @@ from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
 from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
-
-try:
-    from airflow.sdk import PokeReturnValue
-except ImportError:  # Airflow 2.11
-    from airflow.sensors.base import PokeReturnValue  # type: ignore[no-redef]
 
 
 class PaymentJobSensor(BaseSensorOperator):
