@@ -63,8 +63,24 @@ def test_airflow_providers_manager_knows_the_connection_type() -> None:
 
 
 def test_the_hook_describes_the_connection_form_for_older_airflow() -> None:
-    """Airflow 3.0 and 3.1 read the form from the hook, not from the provider info."""
+    """
+    Airflow 3.0 and 3.1 read the form from the hook, not from the provider info, and drop it
+    unless it matches their schema (snake_case keys): the same form, checked by Airflow's schema.
+    """
+    import json
+    from pathlib import Path
+
+    import airflow
+    import jsonschema
+
     from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 
-    connection = get_provider_info()["connection-types"][0]
-    assert PayJobsHook.get_ui_field_behaviour() == connection["ui-field-behaviour"]
+    schema_file = Path(airflow.__file__).with_name("customized_form_field_behaviours.schema.json")
+    behaviour = PayJobsHook.get_ui_field_behaviour()
+    jsonschema.validate(behaviour, json.loads(schema_file.read_text()))
+    declared = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+    assert behaviour == {
+        "hidden_fields": declared["hidden-fields"],
+        "relabeling": declared["relabeling"],
+        "placeholders": declared["placeholders"],
+    }

@@ -65,8 +65,14 @@ class PayJobsHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The connection form's labels and hidden fields (Airflow 3.0 and 3.1 read them here)."""
-        return copy.deepcopy(UI_FIELD_BEHAVIOUR)
+        """
+        The connection form's labels and hidden fields, for Airflow 3.0 and 3.1 (3.2+ read the
+        provider info). This method's keys are snake_case: Airflow ignores the whole answer
+        without ``hidden_fields``.
+        """
+        behaviour = copy.deepcopy(UI_FIELD_BEHAVIOUR)
+        behaviour["hidden_fields"] = behaviour.pop("hidden-fields")
+        return behaviour
 
     def __init__(
         self,
