@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -136,9 +138,43 @@ TEST_DAGS = _ROOT / "tests" / "dags"
 
 
 def logged(capsys: pytest.CaptureFixture[str]) -> str:
-    """What was logged so far: Airflow 3 logs through structlog to the captured output streams."""
+    """
+    What was logged so far, as the captured output streams show it.
+
+    Airflow 3.1+ hooks and operators log through structlog, which writes to the streams; 3.0's
+    log through the standard library, whose handlers ``_log_to_the_running_tests_stderr`` points
+    at the same streams.
+    """
     captured = capsys.readouterr()
     return captured.out + captured.err
+
+
+class _RunningTestsStderr:
+    """A stream that is whatever ``sys.stderr`` is when written to."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _point_stream_handlers_at_the_running_test() -> None:
+    """
+    Airflow's ``configure_logging`` (``dag.test()``, ``debug_logging``) gives the root logger a
+    StreamHandler bound to the ``sys.stderr`` of that moment; pytest closes that stream when the
+    test phase ends, so later lines would be lost ("I/O operation on closed file").
+    """
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _RunningTestsStderr):
+            with handler.lock:  # not setStream(): it flushes the old, maybe closed, stream
+                handler.stream = _RunningTestsStderr()
+
+
+@pytest.fixture(autouse=True)
+def _log_to_the_running_tests_stderr() -> None:
+    """Standard-library log lines reach the running test's captured output, on every Airflow."""
+    _point_stream_handlers_at_the_running_test()
 
 
 @pytest.fixture
@@ -147,6 +183,7 @@ def debug_logging() -> Iterator[None]:
     from airflow.sdk.log import configure_logging
 
     configure_logging(log_level="DEBUG", cache_logger_on_first_use=False)
+    _point_stream_handlers_at_the_running_test()
     yield
     configure_logging(log_level="INFO", cache_logger_on_first_use=False)
 
