@@ -177,6 +177,24 @@ def _log_to_the_running_tests_stderr() -> None:
     _point_stream_handlers_at_the_running_test()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_secrets_masker() -> None:
+    """
+    Each test masks only its own secrets, as a fresh worker process does.
+
+    Airflow's masker compiles one regex of every secret masked so far at each new one: after
+    the thousands of tokens of earlier tests, each token fetch and log line cost that much more,
+    and the soak's forked workers (which inherit the masker) got a refreshed token revoked
+    before they could use it, on Airflow 3.0 and 3.1 above all.
+    """
+    try:  # Airflow 3.1+
+        from airflow.sdk._shared.secrets_masker import _secrets_masker
+    except ImportError:  # Airflow 3.0
+        from airflow.sdk.execution_time.secrets_masker import _secrets_masker
+
+    _secrets_masker().reset_masker()
+
+
 @pytest.fixture
 def debug_logging() -> Iterator[None]:
     """Airflow's logging at DEBUG for one test (structlog and the standard library)."""
