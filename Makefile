@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test lint format demo soak sandbox e2e e2e-ui clean
+.PHONY: install test test-matrix lint format demo soak sandbox e2e e2e-ui clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,21 @@ install: $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest
+
+# The whole suite on each Airflow line we support, each in its own venv (.venv-<version>): 3.0.6
+# (what Amazon MWAA runs, under its constraints file), the newest 3.1 and the newest 3.3. A venv
+# is reinstalled into only when setup.cfg, pyproject.toml or its constraints file changed.
+MATRIX := 3.0.6 3.1.8 3.3.2
+.SECONDEXPANSION:
+.venv-%/.installed: setup.cfg pyproject.toml $$(wildcard constraints/airflow-$$*.txt)
+	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/python -m pip install -q -e ".[test]" "apache-airflow==$*" \
+		$(addprefix -c ,$(wildcard constraints/airflow-$*.txt))
+	touch $@
+
+test-matrix: $(foreach version,$(MATRIX),.venv-$(version)/.installed)
+	$(PYTHON) scripts/test_matrix.py $(MATRIX)
 
 lint: install
 	$(BIN)/ruff format --check .
@@ -56,4 +71,4 @@ e2e-ui: $(E2E_UI_STAMP)
 	$(BIN)/python -m e2e.run --ui
 
 clean:
-	rm -rf $(VENV) .airflow .e2e *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-* .airflow .e2e *.egg-info .pytest_cache .ruff_cache
