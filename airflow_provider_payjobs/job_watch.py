@@ -187,17 +187,25 @@ class _Poll:
                 return page, total, False
 
     async def _sweep(self, first_page: int, budget: int) -> int:
-        """Read on from where the last sweep stopped, for open jobs; the requests spent."""
-        page = max(first_page, self.watch.sweep_from)
-        spent = 0
+        """
+        Read pages below the top for open jobs, from where the last sweep stopped, wrapping
+        round once to ``first_page``; the requests spent.
+        """
+        start = max(first_page, self.watch.sweep_from)
+        page, wrapped, spent = start, start == first_page, 0
         while spent < budget and any(token not in self.shown for token in self.cursor.open):
             result = await self._page(page)
             spent += 1
             self._observe_page(result["payload"], check_order=False)
             if _is_last(result, page, page_count(result)):
-                self.watch.sweep_from = 0
-                return spent
-            page += 1
+                if wrapped:
+                    page = first_page
+                    break
+                page, wrapped = first_page, True
+            else:
+                page += 1
+            if wrapped and page >= start and start != first_page:
+                break  # every page below the top was read once
         self.watch.sweep_from = page
         return spent
 
