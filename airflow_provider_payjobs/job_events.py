@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.job_status import summarize_job
 
 JOB_KEY = "job"  # the event's identity: one event per job
@@ -69,3 +70,18 @@ def attach_to_outlets(context: Mapping[str, Any], outlets: Iterable[Any], job: M
     for asset in assets:
         outlet_events[asset].extra.update(payload)
     return len(assets)
+
+
+def check_outlets_wait(outlets: Iterable[Any] | None, wait_for_completion: bool) -> None:
+    """
+    Refuse outlets on a task that does not wait: its asset event would say "payout finished"
+    when the job had only been created.
+
+    :raises PayJobsValidationError: naming ``outlets`` and the rule.
+    """
+    if outlets and not wait_for_completion:
+        raise PayJobsValidationError(
+            "outlets",
+            "need wait_for_completion=True: an outlet's asset event tells that the payout finished",
+            [getattr(outlet, "uri", outlet) for outlet in outlets],
+        )

@@ -17,6 +17,7 @@ from airflow_provider_payjobs.compat import (
 )
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+from airflow_provider_payjobs.job_events import attach_to_outlets
 from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
 from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
@@ -42,6 +43,9 @@ class PaymentJobSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of the worker.
     :param fail_on_failed_items: fail when the job completed but an item did not pay (FAILED,
         CANCELLED, EXPIRED, VOIDED or RETURNED); False accepts such a job as success.
+
+    With ``outlets=[Asset(...)]``, the asset event of a successful wait carries the job's summary
+    as its extra (see :func:`~airflow_provider_payjobs.job_events.job_event_payload`).
     """
 
     template_fields: Sequence[str] = ("job_token", "payjobs_conn_id")
@@ -72,7 +76,7 @@ class PaymentJobSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         push_job_link(context.get("ti"), self.hook.settings.portal_url, self.job_token)
         if not self.deferrable:
-            return super().execute(context)
+            return self._announce(context, super().execute(context))
         try:
             first_look = self.poke(context)
         except AirflowFailException as error:
@@ -83,7 +87,7 @@ class PaymentJobSensor(BaseSensorOperator):
                 raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
             raise
         if first_look:
-            return first_look.xcom_value
+            return self._announce(context, first_look.xcom_value)
         success, failure = self.status_sets.names()
         # Loaded only when deferring: DAG files are parsed without the triggerer's classes.
         from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
@@ -120,4 +124,10 @@ class PaymentJobSensor(BaseSensorOperator):
         """Resume after the trigger fired: the final job, or a failed (or, with soft_fail, skipped) task."""
         if event and event.get("status") == TIMEOUT:
             raise AirflowSensorTimeout(event.get("message"))
-        return job_from_event(event, self.status_sets)
+        return self._announce(context, job_from_event(event, self.status_sets))
+
+    def _announce(self, context: Context, job: Any) -> Any:
+        """The finished job, its summary put in the asset event of each outlet."""
+        if isinstance(job, dict):
+            attach_to_outlets(context, self.outlets, job)
+        return job
