@@ -206,7 +206,9 @@ class _Poll:
                 page += 1
             if wrapped and page >= start and start != first_page:
                 break  # every page below the top was read once
-        self.watch.sweep_from = page
+        # Go on from here next time only if the budget ran out before every open job was seen.
+        unseen = any(token not in self.shown for token in self.cursor.open)
+        self.watch.sweep_from = page if unseen else 0
         return spent
 
     async def _page(self, page: int) -> dict[str, Any]:
