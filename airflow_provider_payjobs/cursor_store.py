@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_payjobs.job_cursor import CURSOR_KEY, JobCursor, UnreadableCursor, new_writer_id
+from airflow_provider_payjobs.job_cursor import JobCursor, UnreadableCursor, new_writer_id
 
 
 class CursorTaken(Exception):
@@ -29,11 +29,15 @@ class CursorStore:
     :param accessors: the trigger's ``asset_state_store`` (Airflow 3.3+), or None: the cursor
         then lives in memory only, and a restart starts afresh.
     :param log: where the reasons for falling back to memory go.
+    :param key: the cursor's key (:func:`~airflow_provider_payjobs.job_cursor.cursor_key`).
+    :param about: what the watcher watches, saved beside the cursor for people to read.
     """
 
-    def __init__(self, accessors: Any, log: Any) -> None:
+    def __init__(self, accessors: Any, log: Any, key: str, about: dict[str, Any] | None = None) -> None:
         self.accessors = accessors
         self.log = log
+        self.key = key
+        self.about = about or {}
         self.writer = new_writer_id()
         self._last: tuple[Any, Any] = (None, None)  # (writer, generation) last read or written
 
@@ -50,7 +54,7 @@ class CursorStore:
         if not self.durable:
             return None
         try:
-            data = await self.accessors.aget(CURSOR_KEY, None)
+            data = await self.accessors.aget(self.key, None)
         except ValueError as error:
             # Two assets watched by one trigger (identical arguments): no single place to keep it.
             self.log.error(
@@ -79,15 +83,15 @@ class CursorStore:
         """
         if not self.durable:
             return None
-        stored = await self.accessors.aget(CURSOR_KEY, None)
+        stored = await self.accessors.aget(self.key, None)
         writer, stored_generation = _identity(stored)
         # A write of this instance whose answer was lost may have landed: that is no conflict.
         if writer != self.writer and (writer, stored_generation) != self._last:
             raise CursorTaken(stored)
         generation = max(_number(stored_generation), _number(self._last[1])) + 1
-        data = cursor.to_json(self.writer, generation)
-        await self.accessors.aset(CURSOR_KEY, data)
-        written = await self.accessors.aget(CURSOR_KEY, None)
+        data = cursor.to_json(self.writer, generation, self.about)
+        await self.accessors.aset(self.key, data)
+        written = await self.accessors.aget(self.key, None)
         if _identity(written) != (self.writer, generation):
             raise CursorTaken(written)
         self._last = (self.writer, generation)

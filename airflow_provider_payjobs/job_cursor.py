@@ -11,6 +11,7 @@ cut and the cursor says so (the next start then reads every page to find the ope
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field, replace
@@ -20,11 +21,21 @@ from typing import Any
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.validation import parse_rfc3339
 
-CURSOR_KEY = "payjobs_cursor"  # the asset state store key; renaming it restarts every watcher afresh
+CURSOR_KEY_PREFIX = "payjobs_cursor."  # renaming it starts every watcher afresh
 CURSOR_VERSION = 1
 MAX_CURSOR_BYTES = 60_000  # Airflow's default limit is 65,535 bytes per value
 LAST_REPORTED_KEPT = 20
 ONE_TICK = timedelta(microseconds=1)
+
+
+def cursor_key(payjobs_conn_id: str, prefix: str | None, statuses: list[str]) -> str:
+    """
+    The asset state store key of one watcher's cursor: watchers of one asset that differ in
+    connection, prefix or statuses keep apart (poll interval, margin and budget do not count:
+    changing them keeps the cursor).
+    """
+    identity = json.dumps([payjobs_conn_id, prefix, sorted(statuses)])
+    return CURSOR_KEY_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -75,15 +86,23 @@ class JobCursor:
 
     # --- JSON -----------------------------------------------------------------------------------
 
-    def to_json(self, writer: str, generation: int, max_bytes: int = MAX_CURSOR_BYTES) -> dict[str, Any]:
+    def to_json(
+        self,
+        writer: str,
+        generation: int,
+        about: dict[str, Any] | None = None,
+        max_bytes: int = MAX_CURSOR_BYTES,
+    ) -> dict[str, Any]:
         """
         The saved form, cut to fit ``max_bytes`` (see :func:`fit`).
 
         :param writer: which watcher instance saves it.
         :param generation: one more than the generation it replaces.
+        :param about: what the watcher watches, for people reading the store (not read back).
         """
         data = {
             "version": CURSOR_VERSION,
+            "watcher": about or {},
             "writer": writer,
             "generation": generation,
             "saved_at": _text(datetime.now(timezone.utc)),

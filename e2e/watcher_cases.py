@@ -17,12 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from e2e.airflow_api import ApiError, wait_for
+from e2e.airflow_api import wait_for
 from e2e.cases import PAYOUT, TASK_SECONDS, Cases
 
 RECONCILE = "example_payjobs_reconcile"
 ASSET_URI = "payjobs://payjobs_default/jobs"
-CURSOR_KEY = "payjobs_cursor"
+CURSOR_KEY = "payjobs_cursor."  # then 12 hex digits of the connection, prefix and statuses
 WATCH_SECONDS = 90  # the watcher polls every 5 s; a busy 2-core machine may stretch that
 HOOK_CONNECTION = "payjobs_e2e_runner"  # the runner's own connection to the sandbox
 RESUMED = "Payout watcher resuming"  # what a restarted watcher logs when it finds its cursor
@@ -179,13 +179,13 @@ class WatcherCases:
     # --- what the deployment shows ------------------------------------------------------------------
 
     def cursor(self) -> dict[str, Any] | None:
-        try:
-            answer = self.api.call("GET", f"/assets/{self.asset()}/state-store/{CURSOR_KEY}")
-        except ApiError as error:
-            if error.status_code == 404:
-                return None
-            raise
-        return answer["value"]
+        """The watcher's cursor as saved in the asset's state store (what a person can read too)."""
+        answer = self.api.call("GET", f"/assets/{self.asset()}/state-store")
+        cursors = [
+            entry["value"] for entry in answer["asset_state_store"] if entry["key"].startswith(CURSOR_KEY)
+        ]
+        assert len(cursors) <= 1, f"{len(cursors)} cursors on one asset watched by one trigger"
+        return cursors[0] if cursors else None
 
     def asset(self) -> int:
         if self.asset_id is None:

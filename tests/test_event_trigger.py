@@ -272,6 +272,27 @@ def test_two_instances_of_one_watcher_report_each_job_once(sandbox, capsys) -> N
     assert "Another instance of this payout watcher saved its cursor" in logged(capsys)
 
 
+def test_watchers_of_one_asset_with_other_arguments_keep_their_own_cursors(sandbox, capsys) -> None:
+    hook = PayJobsHook()
+    store = StateStore()  # one asset, two watchers
+    payroll = Watcher(store, client_payment_id_prefix="payroll-")
+    failures = Watcher(store, statuses=["FAILED"])
+
+    async def scenario() -> None:
+        await asyncio.gather(payroll.poll(), failures.poll())
+        create(hook, 1, clientPaymentId="payroll-1")
+        create(hook, 2, memo="SANDBOX_FAIL_JOB")
+        sandbox.admin.advance_clock(FINISH)
+        for _ in range(3):
+            await asyncio.gather(payroll.poll(), failures.poll())
+
+    asyncio.run(scenario())
+    assert len(store.values) == 2, "one cursor each"
+    assert [p["status"] for p in payroll.fired] == ["COMPLETED"]
+    assert [p["status"] for p in failures.fired] == ["FAILED"]
+    assert "Another instance" not in logged(capsys)
+
+
 def test_nothing_fires_until_the_cursor_is_saved(sandbox, capsys) -> None:
     hook = PayJobsHook()
     store = StateStore()

@@ -19,7 +19,6 @@ from watching import StateStore, twice
 from airflow_provider_payjobs.cursor_store import CursorStore, CursorTaken
 from airflow_provider_payjobs.exceptions import PayJobsApiError
 from airflow_provider_payjobs.job_cursor import (
-    CURSOR_KEY,
     MAX_CURSOR_BYTES,
     JobCursor,
     UnreadableCursor,
@@ -31,6 +30,7 @@ from airflow_provider_payjobs.retries import RetryPolicy
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 LOG = logging.getLogger("test_job_watch_units")
+KEY = "payjobs_cursor.test"
 
 
 class JobList:
@@ -253,7 +253,7 @@ def test_the_cursor_round_trips_and_refuses_what_it_did_not_write() -> None:
 def test_the_store_steps_back_when_another_instance_saved_meanwhile() -> None:
     async def scenario() -> None:
         store = StateStore()
-        one, two = CursorStore(store, LOG), CursorStore(store, LOG)
+        one, two = CursorStore(store, LOG, KEY), CursorStore(store, LOG, KEY)
         assert await one.load() is None and await two.load() is None
         await one.save(JobCursor(newest=START))
         with pytest.raises(CursorTaken) as taken:
@@ -263,9 +263,9 @@ def test_the_store_steps_back_when_another_instance_saved_meanwhile() -> None:
         with pytest.raises(CursorTaken):
             await one.save(JobCursor())
         # A write whose answer was lost but which landed is this instance's own: no conflict.
-        three = CursorStore(store, LOG)
+        three = CursorStore(store, LOG, KEY)
         await three.load()
-        store.values[CURSOR_KEY] = {**store.values[CURSOR_KEY], "writer": three.writer, "generation": 7}
+        store.values[KEY] = {**store.values[KEY], "writer": three.writer, "generation": 7}
         assert (await three.save(JobCursor()))["generation"] == 8
 
     asyncio.run(scenario())
@@ -276,7 +276,7 @@ def test_one_trigger_watching_two_assets_keeps_its_cursor_in_memory(caplog) -> N
         async def aget(self, key: str, default: Any = None) -> Any:
             raise ValueError("Task has 2 concrete inlets and outlets")
 
-    store = CursorStore(TwoAssets(), LOG)
+    store = CursorStore(TwoAssets(), LOG, KEY)
     assert asyncio.run(store.load()) is None and not store.durable
     assert "Give each asset's PaymentJobEventTrigger its own arguments" in caplog.text
 

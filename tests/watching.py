@@ -8,9 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_payjobs.cursor_store import CursorStore
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_cursor import CURSOR_KEY, JobCursor
+from airflow_provider_payjobs.job_cursor import CURSOR_KEY_PREFIX, JobCursor
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobEventTrigger
 
 
@@ -40,7 +39,10 @@ class StateStore:
 
     @property
     def cursor(self) -> dict[str, Any] | None:
-        return self.values.get(CURSOR_KEY)
+        """The one cursor saved (a test with several watchers on one asset reads ``values``)."""
+        cursors = [value for key, value in self.values.items() if key.startswith(CURSOR_KEY_PREFIX)]
+        assert len(cursors) <= 1, f"{len(cursors)} cursors"
+        return cursors[0] if cursors else None
 
 
 class Watcher:
@@ -54,7 +56,7 @@ class Watcher:
     def __init__(self, store: StateStore | None, **arguments: Any) -> None:
         self.trigger = PaymentJobEventTrigger(poll_interval=0.01, **arguments)
         self.trigger.asset_state_store = store
-        self.store = CursorStore(store, self.trigger.log)
+        self.store = self.trigger._store()
         self.cursor: JobCursor | None = None
         self.fired: list[dict[str, Any]] = []
         self.started = False

@@ -15,7 +15,7 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 from airflow_provider_payjobs.cursor_store import CursorStore, CursorTaken
 from airflow_provider_payjobs.exceptions import PayJobsError, PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_cursor import JobCursor
+from airflow_provider_payjobs.job_cursor import JobCursor, cursor_key
 from airflow_provider_payjobs.job_events import JOB_KEY
 from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.job_watch import JobWatch, PollOutcome
@@ -201,7 +201,7 @@ class PaymentJobEventTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = PayJobsHook(self.payjobs_conn_id)
-        store = CursorStore(getattr(self, "asset_state_store", None), self.log)
+        store = self._store()
         cursor = await self._load(store)
         watch: JobWatch | None = None
         while True:
@@ -228,6 +228,12 @@ class PaymentJobEventTrigger(BaseEventTrigger):
                     exc_info=not isinstance(error, PayJobsError),
                 )
                 await asyncio.sleep(self.poll_interval)
+
+    def _store(self) -> CursorStore:
+        """Where the cursor lives: its own key in the watched asset's state store (3.3+), or memory."""
+        _, arguments = self.serialize()
+        key = cursor_key(self.payjobs_conn_id, self.client_payment_id_prefix, arguments["statuses"])
+        return CursorStore(getattr(self, "asset_state_store", None), self.log, key, about=arguments)
 
     async def _new_watch(self, hook: PayJobsHook) -> JobWatch:
         async def list_page(page: int, page_size: int, sort: str | None) -> dict[str, Any]:
