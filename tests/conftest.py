@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
@@ -14,6 +15,9 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="payjobs-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# Unit test mode draws a new Fernet key in every process: one key for the session, so that an
+# `airflow` subprocess can read the trigger arguments (asset watchers) that this process stored.
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 _ROOT = Path(__file__).resolve().parents[1]
 # dag.test() serializes DAGs from the configured bundles: the examples and the tests' own DAGs.
 os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
