@@ -40,6 +40,7 @@ class CursorStore:
         self.about = about or {}
         self.writer = new_writer_id()
         self._last: tuple[Any, Any] = (None, None)  # (writer, generation) last read or written
+        self._cut = False  # whether the last save had to leave open jobs out
 
     @property
     def durable(self) -> bool:
@@ -90,12 +91,26 @@ class CursorStore:
             raise CursorTaken(stored)
         generation = max(_number(stored_generation), _number(self._last[1])) + 1
         data = cursor.to_json(self.writer, generation, self.about)
+        self._warn_when_cut(data, len(cursor.open))
         await self.accessors.aset(self.key, data)
         written = await self.accessors.aget(self.key, None)
         if _identity(written) != (self.writer, generation):
             raise CursorTaken(written)
         self._last = (self.writer, generation)
         return data
+
+    def _warn_when_cut(self, data: dict[str, Any], open_jobs: int) -> None:
+        """Say once (until it fits again) that the saved cursor leaves open jobs out."""
+        cut = bool(data["open_incomplete"])
+        if cut and not self._cut:
+            self.log.warning(
+                "The payout watcher's cursor holds %d of its %d open jobs (an asset state store "
+                "value keeps 64 KB): all are watched, but after a triggerer restart the first poll "
+                "reads every page, and a job left out that finished meanwhile is not reported",
+                len(data["open"]),
+                open_jobs,
+            )
+        self._cut = cut
 
     def adopt(self, stored: Any) -> JobCursor | None:
         """Take over what another instance saved: the cursor to go on from, None if unreadable."""

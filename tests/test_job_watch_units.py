@@ -209,13 +209,18 @@ def test_the_cursor_narrows_its_window_before_it_cuts_the_open_set() -> None:
     assert sorted(reported) == sorted(open_jobs) and not set(finished) & set(reported)
 
 
-def test_an_open_set_too_big_to_keep_is_found_again_by_reading_every_page() -> None:
+def test_an_open_set_too_big_to_keep_is_found_again_by_reading_every_page(caplog) -> None:
     jobs = JobList()
     running = [jobs.add() for _ in range(1600)]
     watch = watch_of(jobs)
     cursor, _ = polls(watch, None, 1)
-    data = cursor.to_json("writer", 1)
+    store = StateStore()
+    saver = CursorStore(store, LOG, KEY)
+    asyncio.run(saver.save(cursor))
+    asyncio.run(saver.save(cursor))
+    data = store.values[KEY]
     assert data["open_incomplete"] and len(data["open"]) < 1600
+    assert caplog.text.count("cursor holds") == 1, "said once"
     for token in running[:10]:
         jobs.finish(token)
     restarted = watch_of(jobs)  # a restart: only what was saved
