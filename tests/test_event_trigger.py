@@ -4,6 +4,7 @@ paging while jobs are created, jobs finishing between pages, faults, and each jo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,10 +12,21 @@ from conftest import api_calls, logged, wait_until
 from payloads import gateway_item, portal_item
 from watching import StateStore, Watcher, twice
 
+from airflow_provider_payjobs.auth import TOKEN_CACHE
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobEventTrigger
 
 FINISH = 40  # sandbox seconds that take a job through its lifecycle (3 steps of 10 s)
+
+
+@pytest.fixture(autouse=True)
+def no_token_left_behind() -> Iterator[None]:
+    """
+    Forget this test's tokens afterwards: the soak harness forks workers that inherit this
+    process's token cache, and it revokes every token when it starts.
+    """
+    yield
+    TOKEN_CACHE.clear()
 
 
 def create(hook: PayJobsHook, number: int, not_before: str | None = None, **fields: object) -> str:
