@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
+from airflow_provider_payjobs.auth import TOKEN_CACHE
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
@@ -237,6 +238,9 @@ def soak(
 ) -> dict:
     admin = sandbox.admin
     admin.reset()
+    # The reset revoked every token, and the workers fork from this process: a token that an
+    # earlier caller left in its cache would greet every worker with a 401 first.
+    TOKEN_CACHE.clear()
     # Jobs move on their own, quickly: the harness waits on real task runs, not on a test's hand.
     admin.freeze_clock(False)
     admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe", step_seconds=0.05)
