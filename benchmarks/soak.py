@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
 from airflow_provider_payjobs.auth import TOKEN_CACHE
+
+# Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
