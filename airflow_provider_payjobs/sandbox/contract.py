@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -37,6 +37,7 @@ SOURCE_TOKEN = re.compile(f"(?:acct|user|dest)-{_UUID}")
 DESTINATION_TOKEN = re.compile(f"(?:acct|dest|user)-{_UUID}")
 # ^.+@.+\..+ as the contract writes it: anchored at the start only; "." is any but a line end.
 EMAIL = re.compile("[^\n\r\u2028\u2029]+@[^\n\r\u2028\u2029]+\\.[^\n\r\u2028\u2029]+")
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,59}")  # field names shown as sent in messages
 RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))",
     re.ASCII,
@@ -219,6 +220,9 @@ class _JobEnvelope(BaseModel):
     items: list[Any]
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """
@@ -246,10 +250,9 @@ def parse_job_request(body: Any) -> JobRequest:
             f"body: must be a JSON object (a GatewayPaymentJob or PortalPaymentJob), got {describe(body)}",
         )
     problems: list[str] = []
-    try:
-        envelope = _JobEnvelope.model_validate(body)
-    except ValidationError as error:
-        raise Refusal(400, _messages(error, ())) from None
+    envelope = _validated(_JobEnvelope, body, "", problems)
+    if envelope is None:
+        raise Refusal(400, _joined(problems))
     if not 1 <= len(envelope.items) <= MAX_ITEMS:
         raise Refusal(
             400, f"items: must be a non-empty list of at most {MAX_ITEMS}, got {len(envelope.items)}"
@@ -262,14 +265,29 @@ def parse_job_request(body: Any) -> JobRequest:
             problems.append(f"items[{position}]: {kind}")
         elif kind is not first_kind:
             problems.append(f"items[{position}]: a job never mixes gateway and portal payments")
-        else:
-            try:
-                items.append(kind.model_validate(item).model_dump(exclude_none=True))
-            except ValidationError as error:
-                problems.append(_messages(error, ("items", position)))
+        elif quote := _validated(kind, item, f"items[{position}]", problems):
+            items.append(quote.model_dump(exclude_none=True))
     if problems:
-        raise Refusal(400, "; ".join(problems[:10]) + ("; ..." if len(problems) > 10 else ""))
+        raise Refusal(400, _joined(problems))
     return JobRequest(envelope.notBefore, envelope.notAfter, items)  # type: ignore[arg-type]
+
+
+def _validated(model: type[_Model], value: dict[str, Any], where: str, problems: list[str]) -> _Model | None:
+    """``value`` as ``model``, or None with every problem added to ``problems``."""
+    # Unknown names first, and named safely: pydantic would quote them raw or not at all.
+    known = model.model_fields
+    unknown = [name for name in value if name not in known]
+    problems.extend(f"{_field(where, name)}: is not a field the contract defines here" for name in unknown)
+    try:
+        checked = model.model_validate({name: field for name, field in value.items() if name in known})
+    except ValidationError as error:
+        problems.extend(_messages(error, where))
+        return None
+    return None if unknown else checked
+
+
+def _joined(problems: list[str]) -> str:
+    return "; ".join(problems[:10]) + ("; ..." if len(problems) > 10 else "")
 
 
 def _kind(item: Any) -> type[_Quote] | str:
@@ -296,30 +314,29 @@ _TYPE_RULES = {
 }
 
 
-def _messages(error: ValidationError, prefix: tuple[Any, ...]) -> str:
-    """``items[3].currency: must be ...``, one per problem, joined with ``;``."""
+def _messages(error: ValidationError, where: str) -> list[str]:
+    """``items[3].currency: must be ...``, one per problem."""
     parts = []
     for problem in error.errors(include_url=False):
-        where = _path(prefix + tuple(problem["loc"]))
+        place = where
+        for part in problem["loc"]:
+            place = f"{place}[{part}]" if isinstance(part, int) else _field(place, str(part))
         if problem["type"] == "contract":
             rule = problem["ctx"]["rule"]
         elif problem["type"] == "missing":
             rule = "is required"
-        elif problem["type"] == "extra_forbidden":
-            rule = "is not a field the contract defines here"
         else:
             rule = (
                 f"{_TYPE_RULES.get(problem['type'], 'has the wrong type')}, got {describe(problem['input'])}"
             )
-        parts.append(f"{where}: {rule}")
-    return "; ".join(parts[:10])
+        parts.append(f"{place or 'body'}: {rule}")
+    return parts
 
 
-def _path(location: tuple[Any, ...]) -> str:
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
+def _field(where: str, name: str) -> str:
+    """``where.name``, with a name that is not plain quoted and escaped."""
+    shown = name if _PLAIN_NAME.fullmatch(name) else describe(name)
+    return f"{where}.{shown}" if where else shown
 
 
 # Query parameters (wire names) of the two GET endpoints.
