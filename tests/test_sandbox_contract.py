@@ -353,6 +353,15 @@ def test_portal_items_follow_their_rules(sandbox, item, words: str) -> None:
     assert_api_error(call(sandbox, "POST", "/payments/jobs", json={"items": [item]}), 400, words)
 
 
+def test_unknown_field_names_are_named_safely(sandbox) -> None:
+    item = json.dumps(gateway_item(0))[:-1] + ', "\\ud800": 1, "": 2, "clientPaymentID": "x"}'
+    answer = post_raw_body(sandbox, f'{{"items": [{item}], "extra": true}}'.encode())
+    assert_api_error(answer, 400, "extra: is not a field the contract defines here")
+    message = answer.json()["message"]
+    assert "items[0].'\\ud800': is not a field" in message and "items[0].'': is not a field" in message
+    assert "items[0].clientPaymentID: is not a field" in message
+
+
 def test_every_problem_is_named(sandbox) -> None:
     body = {"items": [gateway_item(0, currency="XXX"), gateway_item(1, amount=0), portal_item(2)]}
     message = call(sandbox, "POST", "/payments/jobs", json=body).json()["message"]
@@ -433,6 +442,54 @@ def test_admin_refuses_values_out_of_bounds_and_changes_nothing(sandbox, path: s
     assert call(sandbox, "GET", "/payments/jobs?page=1&pageSize=5").status_code == 200
 
 
+ODD_ADMIN_VALUES = [
+    *(
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "1" + "0" * 400,
+        "-1",
+        "0",
+        "0.5",
+        "1",
+        "86401",
+        "9007199254740993",
+    ),
+    *('"\\ud800"', '"\\udfff/x"', '""', '"x"', '"' + "x" * 2001 + '"', "[]", "{}", "null", "true", "false"),
+]
+FAULT_SETTINGS = (
+    *("error_500", "error_502", "error_503", "error_429", "drop_connection", "commit_then_fail"),
+    *("commit_then_fail_mode", "retry_after_seconds", "latency_ms", "slow_seconds", "seed"),
+)
+ADMIN_SETTINGS = [
+    *(("faults", name) for name in FAULT_SETTINGS),
+    *(("config", name) for name in ("step_seconds", "token_ttl", "accept_duplicate_client_ids")),
+    *(("clock", name) for name in ("advance", "frozen")),
+    *(("script", name) for name in ("fault", "method", "path", "times")),
+]
+
+
+@pytest.mark.parametrize(("where", "name"), ADMIN_SETTINGS)
+def test_every_admin_setting_takes_odd_values_without_breaking(sandbox, where: str, name: str) -> None:
+    """Each setting, given each odd value: a 200 or a 400, and the admin and API still answer."""
+    for literal in ODD_ADMIN_VALUES:
+        if where == "script":
+            rule = {"fault": "500", "method": "GET", "path": "/api/v2/nowhere", "times": 1}
+            body = json.dumps({"script": [{**rule, name: "ODD"}]}).replace('"ODD"', literal)
+            path = "faults"
+        else:
+            body, path = f'{{"{name}": {literal}}}', where
+        method = "POST" if path == "clock" else "PUT"
+        answer = requests.request(method, f"{sandbox.root_url}/_sandbox/{path}", data=body, timeout=10)
+        assert answer.status_code in (200, 400), (body[:80], answer.status_code, answer.text[:200])
+        if answer.ok:  # what was taken is answered back, now and later
+            assert (sandbox.admin.faults(), sandbox.admin.config()) and sandbox.admin.reset() is None
+        else:
+            assert error_shape_problem(path, 400, answer.content) is None
+    assert call(sandbox, "GET", "/payments/jobs?page=1&pageSize=5").status_code == 200
+
+
 def test_the_clock_stops_before_year_9000(sandbox) -> None:
     century = 3_153_600_000
     now = sandbox.admin.advance_clock(0)["now"]
@@ -467,6 +524,7 @@ def test_admin_bounds_at_their_edges_are_taken(sandbox) -> None:
         (["--token-ttl", "99999999999"], "token_ttl must be an integer from 1 to 31536000"),
         (["--retry-after", "1e300"], "retry_after_seconds must be a number from 0 to 86400"),
         (["--seed", str(2**60)], "seed must be an integer from"),
+        (["--client-id", "caf\udce9"], "--client-id, --client-secret and --scopes must be UTF-8"),
     ],
 )
 def test_cli_flags_keep_the_same_bounds(flags: list[str], words: str, capsys) -> None:

@@ -95,8 +95,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:  # the bounds the admin endpoints hold settings to (docs/sandbox.md)
         config.check()
         faults.check()
+        # Bytes that are not UTF-8 reach argv as lone surrogates; a credential must be text.
+        (arguments.client_id + arguments.client_secret + arguments.scopes).encode("utf-8")
     except OutOfBounds as error:
         raise SystemExit(f"payjobs-sandbox: {error}") from None
+    except UnicodeEncodeError:
+        raise SystemExit("payjobs-sandbox: --client-id, --client-secret and --scopes must be UTF-8") from None
     with contextlib.suppress(KeyboardInterrupt):
         serve(
             SandboxState(config, faults, frozen_clock=arguments.frozen_clock), arguments.host, arguments.port

@@ -44,7 +44,26 @@ async def _json_object(request: Request) -> dict[str, Any]:
     value = parse_json(body) if body.strip() else {}
     if not isinstance(value, dict):
         raise Refusal(400, "body: must be a JSON object")
+    if not _encodable(value):  # settings are answered back as JSON: they must be text UTF-8 holds
+        raise Refusal(400, "body: holds text UTF-8 cannot encode (a lone surrogate such as \\ud800)")
     return value
+
+
+def _encodable(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 async def get_faults(request: Request, state: SandboxState) -> dict[str, Any]:

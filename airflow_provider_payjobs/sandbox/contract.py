@@ -273,7 +273,7 @@ def parse_job_request(body: Any) -> JobRequest:
 
 
 def _validated(model: type[_Model], value: dict[str, Any], where: str, problems: list[str]) -> _Model | None:
-    """``value`` as ``model``, or None with every problem added to ``problems``."""
+    """``value`` as ``model`` (unknown fields left out), or None; every problem added to ``problems``."""
     # Unknown names first, and named safely: pydantic would quote them raw or not at all.
     known = model.model_fields
     unknown = [name for name in value if name not in known]
@@ -283,7 +283,7 @@ def _validated(model: type[_Model], value: dict[str, Any], where: str, problems:
     except ValidationError as error:
         problems.extend(_messages(error, where))
         return None
-    return None if unknown else checked
+    return checked
 
 
 def _joined(problems: list[str]) -> str:
