@@ -34,6 +34,23 @@ from airflow_provider_payjobs.sandbox.limits import MAX_BODY_BYTES, MAX_JSON_DEP
 
 SANDBOX_PACKAGE = Path(__file__).resolve().parents[1] / "airflow_provider_payjobs" / "sandbox"
 JOBS = "/api/v2/payments/jobs"
+# JSON literals that have broken servers: non-finite and huge numbers, lone surrogates, odd types.
+ODD_VALUES = [
+    *(
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "1" + "0" * 400,
+        "-1",
+        "0",
+        "0.5",
+        "1",
+        "86401",
+        "9007199254740993",
+    ),
+    *('"\\ud800"', '"\\udfff/x"', '""', '"x"', '"' + "x" * 2001 + '"', "[]", "{}", "null", "true", "false"),
+]
 
 
 def post_raw_body(sandbox, body: bytes, content_type: str = "application/json") -> requests.Response:
@@ -353,6 +370,39 @@ def test_portal_items_follow_their_rules(sandbox, item, words: str) -> None:
     assert_api_error(call(sandbox, "POST", "/payments/jobs", json={"items": [item]}), 400, words)
 
 
+CREATE_FIELDS = [
+    *(("gateway", name) for name in gateway_item(0)),
+    *(("portal", name) for name in ("programUserId", "email")),
+    *(("job", name) for name in ("notBefore", "notAfter", "items")),
+]
+ODD_WIRE_VALUES = [
+    *ODD_VALUES,
+    *(
+        '"0001-01-01T00:00:00+01:00"',
+        '"9999-12-31T23:59:59-00:01"',
+        '"2026-02-01T09:30:00Z"',
+        '"USD"',
+        '"BONUS"',
+    ),
+    *('"acct-3908ab5a-6ce1-474d-8b80-a63a7b147860"', '"a@b.cd\\n"', '"\\u0000"', "1e-400", "5e-324", "-0.0"),
+]
+
+
+@pytest.mark.parametrize(("where", "name"), CREATE_FIELDS)
+def test_every_create_field_takes_odd_values_without_breaking(sandbox, where: str, name: str) -> None:
+    """Each field of a create body, given each odd value: a 200 or a 400, and every job served back."""
+    headers = {**bearer(sandbox), "Content-Type": "application/json"}
+    for number, literal in enumerate(ODD_WIRE_VALUES):
+        item = portal_item(number) if where == "portal" else gateway_item(number)
+        body = {"items": [item]}
+        (body if where == "job" else item)[name] = "ODD"
+        data = json.dumps(body).replace('"ODD"', literal).encode()
+        answer = requests.post(sandbox.base_url + "/payments/jobs", data=data, headers=headers, timeout=10)
+        assert answer.status_code in (200, 400), (data[:100], answer.status_code, answer.text[:200])
+        assert answer.ok or error_shape_problem(JOBS, 400, answer.content) is None
+    lists_and_serves_back(sandbox)
+
+
 def test_unknown_field_names_are_named_safely(sandbox) -> None:
     item = json.dumps(gateway_item(0))[:-1] + ', "\\ud800": 1, "": 2, "clientPaymentID": "x"}'
     answer = post_raw_body(sandbox, f'{{"items": [{item}], "extra": true}}'.encode())
@@ -442,22 +492,6 @@ def test_admin_refuses_values_out_of_bounds_and_changes_nothing(sandbox, path: s
     assert call(sandbox, "GET", "/payments/jobs?page=1&pageSize=5").status_code == 200
 
 
-ODD_ADMIN_VALUES = [
-    *(
-        "NaN",
-        "Infinity",
-        "-Infinity",
-        "1e400",
-        "1" + "0" * 400,
-        "-1",
-        "0",
-        "0.5",
-        "1",
-        "86401",
-        "9007199254740993",
-    ),
-    *('"\\ud800"', '"\\udfff/x"', '""', '"x"', '"' + "x" * 2001 + '"', "[]", "{}", "null", "true", "false"),
-]
 FAULT_SETTINGS = (
     *("error_500", "error_502", "error_503", "error_429", "drop_connection", "commit_then_fail"),
     *("commit_then_fail_mode", "retry_after_seconds", "latency_ms", "slow_seconds", "seed"),
@@ -473,7 +507,7 @@ ADMIN_SETTINGS = [
 @pytest.mark.parametrize(("where", "name"), ADMIN_SETTINGS)
 def test_every_admin_setting_takes_odd_values_without_breaking(sandbox, where: str, name: str) -> None:
     """Each setting, given each odd value: a 200 or a 400, and the admin and API still answer."""
-    for literal in ODD_ADMIN_VALUES:
+    for literal in ODD_VALUES:
         if where == "script":
             rule = {"fault": "500", "method": "GET", "path": "/api/v2/nowhere", "times": 1}
             body = json.dumps({"script": [{**rule, name: "ODD"}]}).replace('"ODD"', literal)
