@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow_provider_payjobs.models import JobStatus, TransferStatus
 from airflow_provider_payjobs.sandbox.clock import SandboxClock, rfc3339
-from airflow_provider_payjobs.validation import parse_rfc3339
+from airflow_provider_payjobs.sandbox.contract import (
+    TERMINAL_JOB_STATUSES,
+    JobRequest,
+    JobStatus,
+    TransferStatus,
+)
 
 PORTAL_ID = "sandbox-portal"
 # Documented magic memos (docs/sandbox.md).
@@ -95,9 +99,9 @@ class JobStore:
     holders: dict[str, str] = field(default_factory=dict)  # clientPaymentId -> first job holding it
     lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def create(self, body: dict[str, Any], *, step_seconds: float, deduplicate: bool) -> Job:
+    def create(self, request: JobRequest, *, step_seconds: float, deduplicate: bool) -> Job:
         with self.lock:
-            ids = [item.get("clientPaymentId") for item in body["items"] if item.get("clientPaymentId")]
+            ids = [item["clientPaymentId"] for item in request.items if item.get("clientPaymentId")]
             if deduplicate:
                 seen: set[str] = set()
                 for payment_id in ids:
@@ -112,14 +116,14 @@ class JobStore:
                         )
                     seen.add(payment_id)
             now = self.clock.now()
-            not_before = parse_rfc3339(body["notBefore"], "notBefore") if body.get("notBefore") else None
+            not_before = request.not_before
             job = Job(
                 token=f"jobs-{uuid.uuid4()}",
                 created=now,
                 starts=max(now, not_before) if not_before else now,
                 not_before=not_before,
                 step_seconds=step_seconds,
-                items=[_new_item(item, now) for item in body["items"]],
+                items=[_new_item(item, now) for item in request.items],
             )
             self.jobs[job.token] = job
             for payment_id in ids:
@@ -130,7 +134,7 @@ class JobStore:
         with self.lock:
             job = self.jobs[token]
             status = job.status_at(self.clock.now())
-            if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
+            if status in TERMINAL_JOB_STATUSES:
                 raise CannotCancel(f"Job {token} is {status.value} and can no longer be cancelled")
             job.cancelled_at = self.clock.now()
             return job
