@@ -42,15 +42,15 @@ class ClientCredentials:
     client_secret: str = field(repr=False)
     scopes: str
 
+    cache_key: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # Whatever a server echoes of these is removed before it reaches an error or a log.
         SECRETS.add_client_credentials(self.client_id, self.client_secret)
-
-    @property
-    def cache_key(self) -> tuple[str, str, str, str]:
-        # A digest of the secret keeps tokens of a rotated or wrong secret apart.
+        # A digest of the secret keeps tokens of a rotated or wrong secret apart. Computed once:
+        # every call of every trigger looks its token up by it.
         digest = hashlib.sha256(self.client_secret.encode()).hexdigest()
-        return (self.base_url, self.client_id, digest, self.scopes)
+        object.__setattr__(self, "cache_key", (self.base_url, self.client_id, digest, self.scopes))
 
     def token_request(self) -> tuple[str, dict[str, str], dict[str, str]]:
         """URL, headers and form fields of the token request."""

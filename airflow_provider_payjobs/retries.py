@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
-from typing import Any
+from typing import Any, TypeVar
 
 import tenacity
 
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsTransportError
 
+Result = TypeVar("Result")
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 # delta-seconds (RFC 9110 says digits; a fraction is tolerated). Anything else is a date or garbage.
 DELTA_SECONDS_RE = re.compile(r"[+-]?\d{1,20}(?:\.\d{1,20})?", re.ASCII)
@@ -109,6 +111,47 @@ class RetryPolicy:
     ) -> tenacity.AsyncRetrying:
         """A tenacity controller for one async call: the same rules as :meth:`retrying`."""
         return tenacity.AsyncRetrying(**self._arguments(method, path, log, idempotent))
+
+    def call(self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Result]) -> Result:
+        """
+        ``attempt()`` until it succeeds or this policy gives up: :meth:`retrying` around it.
+
+        The first attempt runs bare: most calls succeed at once, and a thousand waits in one
+        triggerer must not pay for the retry machinery on every poll. When it fails, tenacity
+        takes over from that outcome (replayed as its first attempt), so the waits, the log lines
+        and the limits are exactly those of :meth:`retrying`.
+        """
+        try:
+            return attempt()
+        except Exception as error:
+            if self.attempts == 1 or not self.should_retry(error, method):
+                raise
+            replay: Exception | None = error
+        for retry in self.retrying(method, path, log):
+            with retry:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure
+                return attempt()
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def acall(
+        self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Awaitable[Result]]
+    ) -> Result:
+        """:meth:`call` for the event loop."""
+        try:
+            return await attempt()
+        except Exception as error:
+            if self.attempts == 1 or not self.should_retry(error, method):
+                raise
+            replay: Exception | None = error
+        async for retry in self.async_retrying(method, path, log):
+            with retry:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure
+                return await attempt()
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
 
 def parse_retry_after(header: str | None) -> float | None:

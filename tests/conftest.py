@@ -32,6 +32,7 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 
 import pytest  # noqa: E402
 
+from airflow_provider_payjobs import settings_cache  # noqa: E402
 from airflow_provider_payjobs.auth import TOKEN_CACHE  # noqa: E402
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
@@ -44,6 +45,12 @@ FAST_RETRIES = {
     "timeout": 2,
     "create_settle_seconds": 0.05,
 }
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_another_test() -> None:
+    """Hooks share connection settings for a minute; each test sets its own connection."""
+    settings_cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthErro
 from airflow_provider_payjobs.models import Languages
 from airflow_provider_payjobs.paging import RepeatedPage, job_pages
 from airflow_provider_payjobs.retries import RetryPolicy
+from airflow_provider_payjobs.settings_cache import shared_settings
 
 if TYPE_CHECKING:  # the HTTP libraries load on first use, never while DAG files are parsed
     from airflow_provider_payjobs.async_client import SharedAsyncClient
@@ -104,9 +105,19 @@ class PayJobsHook(BaseHook):
         return self._settings
 
     async def asettings(self) -> PayJobsSettings:
-        """The resolved connection settings, loaded without blocking the event loop."""
+        """
+        The resolved connection settings, loaded without blocking the event loop.
+
+        Shared by the hooks of the process for a minute (``settings_cache``): the triggers of one
+        connection make one lookup, not one each.
+        """
         if self._settings is None:
-            self._settings = self._settings_from(await get_connection_async(self, self.payjobs_conn_id))
+
+            async def look_up() -> PayJobsSettings:
+                return self._settings_from(await get_connection_async(self, self.payjobs_conn_id))
+
+            key = (self.payjobs_conn_id, tuple(sorted(self._overrides.items())))
+            self._settings = await shared_settings(key, look_up)
         return self._settings
 
     def _settings_from(self, connection: Any) -> PayJobsSettings:
@@ -390,10 +401,9 @@ class PayJobsHook(BaseHook):
         return token
 
     def _request(self, method: str, path: str, *, shape: Shape, params: dict[str, Any] | None = None) -> Any:
-        for attempt in self.retry_policy.retrying(method, path, self.log):
-            with attempt:
-                return self._send_once(method, path, shape=shape, params=params)
-        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+        return self.retry_policy.call(
+            method, path, self.log, lambda: self._send_once(method, path, shape=shape, params=params)
+        )
 
     def _send_once(
         self,
@@ -435,10 +445,9 @@ class PayJobsHook(BaseHook):
 
         settings = await self.asettings()
         async with shared_async_client(settings) as client:
-            async for attempt in settings.retry_policy.async_retrying(method, path, self.log):
-                with attempt:
-                    return await self._asend_once(client, method, path, shape, params)
-        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+            return await settings.retry_policy.acall(
+                method, path, self.log, lambda: self._asend_once(client, method, path, shape, params)
+            )
 
     async def _asend_once(
         self,
