@@ -349,7 +349,9 @@ def _amount(amount: Any, field: str) -> int | float:
 def _currency(currency: Any, field: str) -> str:
     # A list or dict is unhashable: test the type before looking it up.
     if not isinstance(currency, str) or currency not in currencies():
-        raise PayJobsValidationError(field, "must be an ISO 4217 code from the Currencies list", currency)
+        raise PayJobsValidationError(
+            field, "must be an ISO 4217 code from the Currencies list (not UNDEFINED)", currency
+        )
     return str.__str__(currency)
 
 

@@ -300,14 +300,16 @@ def _derived_ids(run_number: int, items: int) -> tuple[str, ...]:
 
 
 def _expire_tokens_now_and_then(admin: Any) -> Any:
-    """Token expiry as a fault: every token is revoked a few times a second."""
+    """Token expiry as a fault: a few times a second, every token older than 0.3 s expires."""
     import threading
 
     stop = threading.Event()
 
     def expire() -> None:
+        # By age, as real tokens expire: a token just refreshed after a 401 is not revoked again
+        # before the call it was fetched for can use it (unless that call stalls 0.3 s).
         while not stop.wait(0.4):
-            admin.expire_tokens()
+            admin.expire_tokens(older_than_seconds=0.3)
 
     thread = threading.Thread(target=expire, daemon=True)
     thread.start()

@@ -79,6 +79,18 @@ def test_expired_tokens_are_refused(sandbox) -> None:
     assert requests.get(url, headers=headers, timeout=10).status_code == 401
 
 
+def test_tokens_can_expire_by_age(sandbox) -> None:
+    url = sandbox.base_url + "/payments/jobs?page=1&pageSize=1"
+    old = {**VERSION, "Authorization": f"Bearer {token(sandbox).json()['access_token']}"}
+    sandbox.admin.advance_clock(10)
+    young = {**VERSION, "Authorization": f"Bearer {token(sandbox).json()['access_token']}"}
+    sandbox.admin.expire_tokens(older_than_seconds=5)
+    assert requests.get(url, headers=old, timeout=10).status_code == 401
+    assert requests.get(url, headers=young, timeout=10).status_code == 200
+    with pytest.raises(ValueError, match="older_than_seconds must be a number"):
+        sandbox.admin.expire_tokens(older_than_seconds=-1)
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [

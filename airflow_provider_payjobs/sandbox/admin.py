@@ -57,8 +57,10 @@ class SandboxAdmin:
     def ledger(self) -> list[dict[str, Any]]:
         return self._call("GET", "ledger")
 
-    def expire_tokens(self) -> None:
-        self._call("POST", "tokens/expire")
+    def expire_tokens(self, older_than_seconds: float | None = None) -> None:
+        """Expire every access token, or those issued more than ``older_than_seconds`` ago."""
+        body = None if older_than_seconds is None else {"older_than_seconds": older_than_seconds}
+        self._call("POST", "tokens/expire", body)
 
     def reset(self) -> None:
         self._call("POST", "reset")

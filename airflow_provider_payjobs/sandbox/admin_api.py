@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -112,7 +113,17 @@ async def get_ledger(request: Request, state: SandboxState) -> list[dict[str, An
 
 
 async def expire_tokens(request: Request, state: SandboxState) -> dict[str, Any]:
-    state.tokens.expire_all()
+    """Every token, or with ``{"older_than_seconds": s}`` those issued more than ``s`` ago (sandbox clock)."""
+    changes = await _json_object(request)
+    unknown = sorted(set(changes) - {"older_than_seconds"})
+    if unknown:
+        raise OutOfBounds(f"tokens/expire takes older_than_seconds, got {unknown[0]!r}")
+    older_than = changes.get("older_than_seconds")
+    if older_than is None:
+        state.tokens.expire_all()
+    else:
+        seconds = bounded_number("older_than_seconds", older_than, 0, MAX_CLOCK_ADVANCE_SECONDS)
+        state.tokens.expire_issued_before(state.clock.now() - timedelta(seconds=seconds))
     return {"expired": True}
 
 

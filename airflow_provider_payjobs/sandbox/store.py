@@ -222,12 +222,15 @@ class TokenStore:
 
     clock: SandboxClock
     tokens: dict[str, tuple[frozenset[str], datetime]] = field(default_factory=dict)
+    issued: dict[str, datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue(self, scopes: frozenset[str], ttl_seconds: int) -> str:
         token = uuid.uuid4().hex + uuid.uuid4().hex
+        now = self.clock.now()
         with self.lock:
-            self.tokens[token] = (scopes, self.clock.now() + timedelta(seconds=ttl_seconds))
+            self.tokens[token] = (scopes, now + timedelta(seconds=ttl_seconds))
+            self.issued[token] = now
         return token
 
     def scopes_of(self, token: str) -> frozenset[str] | None:
@@ -241,3 +244,10 @@ class TokenStore:
     def expire_all(self) -> None:
         with self.lock:
             self.tokens.clear()
+            self.issued.clear()
+
+    def expire_issued_before(self, moment: datetime) -> None:
+        """Tokens expire by age, as real ones do: a token issued at or after ``moment`` lives on."""
+        with self.lock:
+            for token in [token for token, issued in self.issued.items() if issued < moment]:
+                del self.tokens[token], self.issued[token]
