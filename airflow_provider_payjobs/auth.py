@@ -48,6 +48,7 @@ class ClientCredentials:
 
     @property
     def cache_key(self) -> tuple[str, str, str, str]:
+        """What tells one client's tokens from another's: URL, client id, a digest of the secret, scopes."""
         # A digest of the secret keeps tokens of a rotated or wrong secret apart.
         digest = hashlib.sha256(self.client_secret.encode()).hexdigest()
         return (self.base_url, self.client_id, digest, self.scopes)
@@ -66,12 +67,18 @@ class ClientCredentials:
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A bearer token and when (``time.monotonic()``) to stop using it."""
+    """
+    A bearer token and when (``time.monotonic()``) to stop using it.
+
+    :param value: the token itself.
+    :param refresh_at: the ``time.monotonic()`` moment after which a new token is fetched.
+    """
 
     value: str = field(repr=False)
     refresh_at: float
 
     def is_fresh(self) -> bool:
+        """Whether the token may still be used (its refresh moment is not reached)."""
         return time.monotonic() < self.refresh_at
 
 
