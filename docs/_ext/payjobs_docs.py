@@ -69,7 +69,13 @@ def extract_section(
     amount, so they sit below the page's title (level 1) or below the kept heading.
     """
     lines = readme_lines(text)
-    starts = [position for position, (_, _, level, found) in enumerate(lines) if level and found == title]
+    # Titles compare without backticks: a fence's argument cannot hold them.
+    wanted = title.replace("`", "")
+    starts = [
+        position
+        for position, (_, _, level, found) in enumerate(lines)
+        if level and found and found.replace("`", "") == wanted
+    ]
     if len(starts) != 1:
         titles = [found for _, _, level, found in lines if level]
         raise ReadmeSectionError(
@@ -97,7 +103,8 @@ def extract_section(
 
 class ReadmeSection(SphinxDirective):
     """
-    Render a section of README.md by its heading, e.g. ``{readme-section} Deploying``.
+    Render a section of README.md by its heading, e.g. ``{readme-section} Deploying``; the title
+    is given without its backticks (``The proof: make soak``).
 
     Options: ``:heading-level: N`` keeps the section's heading at level N (else it is dropped and
     its subsections become level 2); ``:intro:`` stops at the first subheading; ``:end-before:
@@ -124,7 +131,15 @@ class ReadmeSection(SphinxDirective):
                 end_before=self.options.get("end-before"),
             )
         except ReadmeSectionError as error:
-            raise self.error(f"readme-section: {error}") from None
+            logger.warning(
+                "readme-section %r: %s. Was the heading renamed? Use its new title here.",
+                self.arguments[0],
+                error,
+                location=(self.env.docname, self.lineno),
+                type="payjobs",
+                subtype="readme",
+            )
+            return []
         text = LOCAL_LINK.sub(self._site_link, "\n".join(lines))
         # Every dotted name the README quotes must exist on the site (-n says so when it does not).
         text = DOTTED_NAME.sub(r"{py:obj}`~\1`", text)
@@ -451,6 +466,21 @@ def explain_missing_reference(app: Sphinx, env: Any, node: Any, contnode: Any) -
     return contnode
 
 
+def check_unparsed_fences(app: Sphinx, doctree: nodes.document) -> None:
+    """doctree-read: a directive fence that did not parse shows as text (a backtick in its argument)."""
+    for text in doctree.findall(nodes.Text):
+        if "```{" in text.astext() and not isinstance(text.parent, (nodes.literal_block, nodes.literal)):
+            logger.warning(
+                "a directive fence did not parse and shows as text: %r (backticks in a fence's "
+                "argument end it; leave them out)",
+                text.astext()[:80],
+                location=text.parent,
+                type="payjobs",
+                subtype="fence",
+            )
+            return
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("payjobs_readme", "", "env")
     app.add_config_value("payjobs_readme_links", {}, "env")
@@ -461,4 +491,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-skip-member", check_skipped_member)
     app.connect("env-check-consistency", check_public_modules_documented)
     app.connect("missing-reference", explain_missing_reference, priority=950)
+    app.connect("doctree-read", check_unparsed_fences)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
