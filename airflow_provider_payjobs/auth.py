@@ -35,13 +35,15 @@ class ClientCredentials:
     :param client_id: the OAuth client id.
     :param client_secret: the OAuth client secret.
     :param scopes: space-delimited scopes to request.
+
+    ``cache_key`` tells one client's tokens from another's: URL, client id, a digest of the secret
+    (never the secret itself), scopes.
     """
 
     base_url: str
     client_id: str
     client_secret: str = field(repr=False)
     scopes: str
-
     cache_key: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,12 +68,18 @@ class ClientCredentials:
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A bearer token and when (``time.monotonic()``) to stop using it."""
+    """
+    A bearer token and when (``time.monotonic()``) to stop using it.
+
+    :param value: the token itself.
+    :param refresh_at: the ``time.monotonic()`` moment after which a new token is fetched.
+    """
 
     value: str = field(repr=False)
     refresh_at: float
 
     def is_fresh(self) -> bool:
+        """Whether the token may still be used (its refresh moment is not reached)."""
         return time.monotonic() < self.refresh_at
 
 

@@ -36,7 +36,11 @@ class JobStatus(str, Enum):
 
     @classmethod
     def parse(cls, value: object) -> JobStatus | None:
-        """The status named by ``value``, or None for one the API never documented."""
+        """
+        The status named by ``value``, or None for one the API never documented.
+
+        :param value: a status as the API sent it, in any case.
+        """
         try:
             return cls(str(value).upper())
         except ValueError:

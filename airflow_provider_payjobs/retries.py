@@ -51,7 +51,14 @@ class RetryPolicy:
             raise ValueError("retry waits must satisfy 0 <= min_wait <= max_wait and retry_after_cap >= 0")
 
     def should_retry(self, error: BaseException, method: str, *, idempotent: bool | None = None) -> bool:
-        """Whether ``error`` from a ``method`` call may be retried."""
+        """
+        Whether ``error`` from a ``method`` call may be retried.
+
+        :param error: what the attempt raised.
+        :param method: the HTTP method of the call.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are. A call
+            that is not may be retried only when the request provably never reached the server.
+        """
         safe_to_repeat = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         if isinstance(error, PayJobsTransportError):
             if error.kind in PayJobsTransportError.PERMANENT_KINDS:
@@ -62,7 +69,11 @@ class RetryPolicy:
         return False
 
     def wait_seconds(self, retry_state: tenacity.RetryCallState) -> float:
-        """Honour ``Retry-After`` (capped) when the server sent one, else exponential backoff with jitter."""
+        """
+        Honour ``Retry-After`` (capped) when the server sent one, else exponential backoff with jitter.
+
+        :param retry_state: tenacity's state of the call being retried.
+        """
         error = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(error, "retry_after", None)
         if isinstance(retry_after, (int, float)) and not math.isnan(retry_after):
@@ -103,13 +114,27 @@ class RetryPolicy:
     def retrying(
         self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
     ) -> tenacity.Retrying:
-        """A tenacity controller for one sync call."""
+        """
+        A tenacity controller for one sync call.
+
+        :param method: the HTTP method.
+        :param path: the path called, for the retry log lines.
+        :param log: where each retry is logged, with its reason and wait.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are.
+        """
         return tenacity.Retrying(**self._arguments(method, path, log, idempotent))
 
     def async_retrying(
         self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
     ) -> tenacity.AsyncRetrying:
-        """A tenacity controller for one async call: the same rules as :meth:`retrying`."""
+        """
+        A tenacity controller for one async call: the same rules as :meth:`retrying`.
+
+        :param method: the HTTP method.
+        :param path: the path called, for the retry log lines.
+        :param log: where each retry is logged, with its reason and wait.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are.
+        """
         return tenacity.AsyncRetrying(**self._arguments(method, path, log, idempotent))
 
     def call(self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Result]) -> Result:

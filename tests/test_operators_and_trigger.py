@@ -333,7 +333,6 @@ def test_trigger_reports_a_permanent_error(sandbox) -> None:
 
 def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
     from airflow_provider_payjobs import async_client
-
     from airflow_provider_payjobs.hooks import payjobs as hook_module
 
     created, lookups = [], []

@@ -127,6 +127,7 @@ class PayJobsHook(BaseHook):
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        """How calls are retried: the connection's ``retry_*`` extras, or the hook's overrides."""
         return self.settings.retry_policy
 
     # --- the four endpoints ---------------------------------------------------------------------
@@ -164,6 +165,12 @@ class PayJobsHook(BaseHook):
 
         Stops, with a warning, at a page that lists exactly the jobs of the page before (a server
         that ignores ``page`` would otherwise keep this loop going forever).
+
+        :param page_size: jobs per request, 1 to 50.
+        :param filter: passed to the API untouched.
+        :param sort: passed to the API untouched.
+        :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``);
+            the tag is sent.
         """
         pages = job_pages(
             lambda page: self.list_payment_jobs(page, page_size, filter=filter, sort=sort, language=language),
@@ -236,6 +243,9 @@ class PayJobsHook(BaseHook):
         """
         The job already holding all ``client_payment_ids``, created since ``created_since``.
 
+        :param client_payment_ids: the ids every item of the job was created with.
+        :param created_since: the earliest moment the job could have been created; the search
+            of the job list stops there.
         :param may_still_land_since: when a create of these ids left whose answer was never seen
             (unanswered, or a gateway's 502/504). While none holds them, the search is made again
             once that create could have been saved (``create_landing_seconds`` after it left).
@@ -319,19 +329,37 @@ class PayJobsHook(BaseHook):
         sort: str | None = None,
         language: Languages | str | None = None,
     ) -> dict[str, Any]:
-        """:meth:`list_payment_jobs` for the event loop (aiohttp, shared session and token)."""
+        """
+        :meth:`list_payment_jobs` for the event loop (aiohttp, shared session and token).
+
+        :param page: page number, from 1.
+        :param page_size: jobs per page, 1 to 50.
+        :param filter: passed to the API untouched.
+        :param sort: passed to the API untouched.
+        :param language: a Languages member, its name or its tag; the tag is sent.
+        """
         params = list_query(page, page_size, filter, sort, language)
         return await self._arequest("GET", JOBS_PATH, check_job_page, params=params)
 
     async def aretrieve_payment_job(
         self, job_token: str, filter: str | None = None, language: Languages | str | None = None
     ) -> dict[str, Any]:
-        """:meth:`retrieve_payment_job` for the event loop (aiohttp, shared session and token)."""
+        """
+        :meth:`retrieve_payment_job` for the event loop (aiohttp, shared session and token).
+
+        :param job_token: ``jobs-<uuid>``.
+        :param filter: passed to the API untouched.
+        :param language: a Languages member, its name or its tag; the tag is sent.
+        """
         params = retrieve_query(job_token, filter, language)
         return await self._arequest("GET", _job_path(job_token), _job_shape(job_token), params=params)
 
     async def acancel_payment_job(self, job_token: str) -> dict[str, Any]:
-        """:meth:`cancel_payment_job` for the event loop."""
+        """
+        :meth:`cancel_payment_job` for the event loop.
+
+        :param job_token: ``jobs-<uuid>``.
+        """
         validate_job_token(job_token)
         return await self._arequest("DELETE", _job_path(job_token), _job_shape(job_token))
 
@@ -373,12 +401,17 @@ class PayJobsHook(BaseHook):
         return SyncTransport(self.settings)
 
     def close(self) -> None:
+        """Close the hook's HTTP session, if it opened one; a later call opens a new one."""
         if "transport" in self.__dict__:
             self.transport.close()
             del self.__dict__["transport"]
 
     def get_access_token(self, *, force_refresh: bool = False) -> AccessToken:
-        """A cached bearer token, fetched when missing or about to expire."""
+        """
+        A cached bearer token, fetched when missing or about to expire.
+
+        :param force_refresh: fetch a new token even when the cached one is still fresh.
+        """
         credentials = self.settings.credentials
         token = None if force_refresh else TOKEN_CACHE.get(credentials)
         if token is not None:
@@ -502,7 +535,12 @@ class _PostTimes:
 
 
 def describe_connection_failure(error: BaseException, settings: PayJobsSettings | None) -> str:
-    """A plain sentence for what went wrong when testing a connection."""
+    """
+    A plain sentence for what went wrong when testing a connection.
+
+    :param error: what the test call raised.
+    :param settings: the connection's settings, when they could be read (they give the URL).
+    """
     where = settings.base_url if settings else "the PayQuicker API"
     if isinstance(error, PayJobsAuthError):
         if error.oauth_error == "invalid_scope":
