@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
-from typing import Any, TypeVar
+from typing import Any
 
 import tenacity
 
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsTransportError
 
-Result = TypeVar("Result")
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 # delta-seconds (RFC 9110 says digits; a fraction is tolerated). Anything else is a date or garbage.
 DELTA_SECONDS_RE = re.compile(r"[+-]?\d{1,20}(?:\.\d{1,20})?", re.ASCII)
@@ -137,7 +136,7 @@ class RetryPolicy:
         """
         return tenacity.AsyncRetrying(**self._arguments(method, path, log, idempotent))
 
-    def call(self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Result]) -> Result:
+    def call(self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Any]) -> Any:
         """
         ``attempt()`` until it succeeds or this policy gives up: :meth:`retrying` around it.
 
@@ -145,6 +144,11 @@ class RetryPolicy:
         triggerer must not pay for the retry machinery on every poll. When it fails, tenacity
         takes over from that outcome (replayed as its first attempt), so the waits, the log lines
         and the limits are exactly those of :meth:`retrying`.
+
+        :param method: the HTTP method, which decides what may be retried.
+        :param path: the path, for log lines.
+        :param log: where retries are logged.
+        :param attempt: makes one attempt and returns its result.
         """
         try:
             return attempt()
@@ -161,9 +165,16 @@ class RetryPolicy:
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def acall(
-        self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Awaitable[Result]]
-    ) -> Result:
-        """:meth:`call` for the event loop."""
+        self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """
+        :meth:`call` for the event loop.
+
+        :param method: the HTTP method, which decides what may be retried.
+        :param path: the path, for log lines.
+        :param log: where retries are logged.
+        :param attempt: makes one attempt: a coroutine function returning its result.
+        """
         try:
             return await attempt()
         except Exception as error:
