@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -140,6 +141,11 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str, str, str], AccessToken] = {}
+        self._new_locks()
+        # A forked child may inherit a lock held by another thread of the parent: never wait on it.
+        os.register_at_fork(after_in_child=self._new_locks)
+
+    def _new_locks(self) -> None:
         self._lock = threading.Lock()
         self.lock_for_fetch = threading.Lock()
 

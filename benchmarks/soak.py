@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
+from airflow_provider_payjobs.auth import TOKEN_CACHE
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
@@ -119,6 +120,10 @@ def payout_body(run_number: int, items: int) -> dict[str, Any]:
 def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
     """Body of a worker process: one try of one task run."""
     _silence_output()
+    # A worker starts with no token, as Airflow's do: a token inherited from the harness (forked
+    # from a large test process) would be refused first, and the refresh race with the harness's
+    # revocations would then depend on how long copy-on-write stalls a young fork.
+    TOKEN_CACHE.clear()
     operator = CreatePaymentJobOperator(
         task_id="pay",
         body=payout_body(run_number, items),
@@ -237,6 +242,7 @@ def soak(
 ) -> dict:
     admin = sandbox.admin
     admin.reset()
+    admin.reset()  # nothing left over from whoever used this sandbox before (settings, clock, faults)
     # Jobs move on their own, quickly: the harness waits on real task runs, not on a test's hand.
     admin.freeze_clock(False)
     admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe", step_seconds=0.05)
