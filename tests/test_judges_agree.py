@@ -15,33 +15,20 @@ Examples per property: ``PAYJOBS_HYPOTHESIS_EXAMPLES`` (default 50).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sandbox_wire import bearer
-from strategies import mutated_bodies, wire_bodies
+from strategies import PROPERTIES, mutated_bodies, wire_bodies
 
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.models import Languages
 from airflow_provider_payjobs.validation import list_query, prepare_create_body, validate_job_token
 
-JUDGES = settings(
-    max_examples=int(os.environ.get("PAYJOBS_HYPOTHESIS_EXAMPLES", "50")),
-    deadline=None,
-    database=None,
-    derandomize=bool(os.environ.get("CI")),
-    print_blob=True,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.data_too_large,
-    ],
-)
 # Rules the client adds to the contract on purpose: it refuses these, a server may not.
 CLIENT_ONLY_RULES = {
     # A window that ends before it starts can only be a mistake; the contract states no order.
@@ -81,7 +68,7 @@ def bodies() -> st.SearchStrategy[Any]:
     return st.one_of(wire_bodies(), mutated_bodies(wire_bodies).map(lambda mutated: mutated[0]))
 
 
-@JUDGES
+@PROPERTIES
 @given(body=bodies())
 def test_the_client_and_the_sandbox_judge_create_bodies_alike(judge, body: Any) -> None:
     sandbox, headers = judge
@@ -123,7 +110,7 @@ PAGE_VALUES = st.one_of(
 )
 
 
-@JUDGES
+@PROPERTIES
 @given(page=PAGE_VALUES, page_size=PAGE_VALUES)
 def test_the_client_and_the_sandbox_judge_pages_alike(judge, page: int, page_size: int) -> None:
     sandbox, headers = judge
@@ -144,7 +131,7 @@ LANGUAGE_VALUES = st.one_of(
 )
 
 
-@JUDGES
+@PROPERTIES
 @given(language=LANGUAGE_VALUES)
 def test_every_language_the_client_sends_is_one_the_sandbox_takes(judge, language: str) -> None:
     sandbox, headers = judge
@@ -173,7 +160,7 @@ TOKEN_VALUES = st.one_of(
 )
 
 
-@JUDGES
+@PROPERTIES
 @given(token=TOKEN_VALUES)
 def test_the_client_and_the_sandbox_judge_job_tokens_alike(judge, token: str) -> None:
     sandbox, headers = judge
