@@ -32,6 +32,7 @@ from typing import Any
 
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
 from airflow_provider_payjobs.auth import TOKEN_CACHE
+from airflow_provider_payjobs.compat import reset_secrets_masker
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
@@ -120,10 +121,12 @@ def payout_body(run_number: int, items: int) -> dict[str, Any]:
 def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
     """Body of a worker process: one try of one task run."""
     _silence_output()
-    # A worker starts with no token, as Airflow's do: a token inherited from the harness (forked
-    # from a large test process) would be refused first, and the refresh race with the harness's
-    # revocations would then depend on how long copy-on-write stalls a young fork.
+    # A worker starts as Airflow's task runner does: no token, and a fresh secrets masker. A masker
+    # inherited from a test process holds thousands of secrets and recompiles one pattern of all of
+    # them for every new token: a stall between fetching a token and using it, in which the
+    # harness's revocations below would catch it.
     TOKEN_CACHE.clear()
+    reset_secrets_masker()
     operator = CreatePaymentJobOperator(
         task_id="pay",
         body=payout_body(run_number, items),
@@ -241,7 +244,6 @@ def soak(
     sandbox: SandboxProcess, mode: str, jobs: int, items: int, workers: int, kill_rate: float, seed: int
 ) -> dict:
     admin = sandbox.admin
-    admin.reset()
     admin.reset()  # nothing left over from whoever used this sandbox before (settings, clock, faults)
     # Jobs move on their own, quickly: the harness waits on real task runs, not on a test's hand.
     admin.freeze_clock(False)
