@@ -573,3 +573,12 @@ def test_a_forked_worker_keeps_its_deadline(hostile, monkeypatch) -> None:
     kind, elapsed = result.get(timeout=30)
     child.join(10)
     assert kind == "read_timeout" and elapsed < TIMEOUT + 2.0, (kind, elapsed)
+
+
+def test_a_token_answer_over_the_cap_is_refused_without_quoting_it(hostile) -> None:
+    secret_token = "tok-" + "x" * 100_000
+    answer = {"access_token": secret_token, "token_type": "Bearer"}
+    hostile.scenario = lambda request: Reply(200, answer) if request.path == TOKEN_PATH else None
+    with pytest.raises(PayJobsMalformedAnswerError, match="the token answer is too large") as caught:
+        PayJobsHook().get_access_token()
+    assert "tok-x" not in f"{caught.value} {caught.value!r}"
