@@ -105,9 +105,9 @@ def token_from(answer: Answer, path: str) -> AccessToken:
     """The token of a token endpoint answer; a 5xx, 429 or redirect is an API error (retry policy applies)."""
     if answer.status >= 500 or answer.status == 429 or 300 <= answer.status < 400:
         raise api_error(answer, "POST", path)
-    if answer.is_success and not answer.complete:
-        raise PayJobsApiError(
-            answer.status, method="POST", path=path, body_excerpt="<a token answer too large>"
+    if answer.is_success and not answer.complete:  # not quoted: it may hold a token
+        raise PayJobsMalformedAnswerError(
+            answer.status, "the token answer is too large", method="POST", path=path
         )
     return parse_token_answer(answer.status, text_of(answer))
 

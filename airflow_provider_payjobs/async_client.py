@@ -118,6 +118,10 @@ class SharedAsyncClient:
 
 async def _read(response: aiohttp.ClientResponse, max_answer_bytes: int) -> Answer:
     limit = read_limit(response.status, max_answer_bytes)
+    length = response.content_length
+    if length is not None and length <= limit:
+        # The common case, read in one go: the framing holds aiohttp to exactly these bytes.
+        return Answer(response.status, response.headers, await response.read())
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():

@@ -107,6 +107,7 @@ class PayJobsSettings:
 
     @property
     def base_url(self) -> str:
+        """The API base URL, ending in ``/api/v2``."""
         return self.credentials.base_url
 
     @classmethod

@@ -39,6 +39,7 @@ from airflow_provider_payjobs.job_cursor import JobCursor, cursor_size
 from airflow_provider_payjobs.job_watch import JobWatch
 from airflow_provider_payjobs.retries import RetryPolicy
 from airflow_provider_payjobs.sandbox.clock import SandboxClock
+from airflow_provider_payjobs.sandbox.contract import parse_job_request
 from airflow_provider_payjobs.sandbox.store import JobStore, job_result
 
 BASE = "http://sandbox.invalid/api/v2"
@@ -63,7 +64,7 @@ class Account:
         if open_job:
             body["notBefore"] = FAR_AWAY  # SCHEDULED until it is cancelled
         self.clock.advance(seconds_after)
-        return self.store.create(body, step_seconds=2, deduplicate=False).token
+        return self.store.create(parse_job_request(body), step_seconds=2, deduplicate=False).token
 
     async def list_page(self, page: int, page_size: int, sort: str | None) -> dict[str, Any]:
         self.lists += 1

@@ -36,7 +36,9 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 
 import pytest  # noqa: E402
 
+from airflow_provider_payjobs import settings_cache  # noqa: E402
 from airflow_provider_payjobs.auth import TOKEN_CACHE  # noqa: E402
+from airflow_provider_payjobs.compat import reset_secrets_masker  # noqa: E402
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
 # Fast retries: tests check how often and why calls are retried, not how long they wait.
@@ -48,6 +50,17 @@ FAST_RETRIES = {
     "timeout": 2,
     "create_settle_seconds": 0.05,
 }
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_another_test() -> None:
+    """
+    Hooks share connection settings for a minute; each test sets its own connection. Airflow's
+    secrets masker starts empty too, as in every task process: grown over a whole session, it
+    would recompile a pattern of thousands of secrets for each new token.
+    """
+    settings_cache.clear()
+    reset_secrets_masker()
 
 
 @pytest.fixture(scope="session")

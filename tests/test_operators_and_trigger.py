@@ -333,12 +333,19 @@ def test_trigger_reports_a_permanent_error(sandbox) -> None:
 
 def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
     from airflow_provider_payjobs import async_client
+    from airflow_provider_payjobs.hooks import payjobs as hook_module
 
-    created = []
+    created, lookups = [], []
     monkeypatch.setattr(
         async_client,
         "SharedAsyncClient",
         lambda settings: created.append(settings) or SharedAsyncClient(settings),
+    )
+    look_up = hook_module.get_connection_async
+    monkeypatch.setattr(
+        hook_module,
+        "get_connection_async",
+        lambda hook, conn_id: lookups.append(conn_id) or look_up(hook, conn_id),
     )
     hook = PayJobsHook()
     tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(20)]
@@ -359,6 +366,7 @@ def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
     events, clients_left = asyncio.run(all_triggers())
     assert {event["status"] for event in events} == {"success"}
     assert len(created) == 1, "one session for all 20 triggers"
+    assert lookups == ["payjobs_default"], "one connection lookup for all 20 triggers"
     assert clients_left == 0, "the last trigger to finish closed it"
     assert len(api_calls(sandbox, "POST", "/auth/connect/token")) == 1
 

@@ -139,11 +139,20 @@ class CreatePaymentJobOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> PayJobsHook:
+        """The hook of ``payjobs_conn_id``, made once per operator."""
         return PayJobsHook(self.payjobs_conn_id)
 
     # --- execute --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        """
+        Create the job, or find the one an earlier try of this task run created; wait if asked.
+
+        Returns the job token, or with ``wait_for_completion`` the final job (after deferring,
+        :meth:`execute_complete` returns it); ``None`` for a dry run.
+
+        :param context: the Airflow context of the running task.
+        """
         check_outlets_wait(self.outlets, self.wait_for_completion)  # outlets may be added after init
         state = _TaskState(context)
         resubmission = state.get(STATE_RESUBMISSION) or {}
@@ -172,6 +181,7 @@ class CreatePaymentJobOperator(BaseOperator):
         """
         The rendered body, with schedule in UTC and a clientPaymentId on every item, checked.
 
+        :param context: the Airflow context of the running task (its ids derive the clientPaymentIds).
         :param generation: 0, or the resubmission whose derived ids to use.
         :param positions: the items to keep (a resubmission pays only unpaid ones); None keeps all.
         """
@@ -342,7 +352,12 @@ class CreatePaymentJobOperator(BaseOperator):
         return self._finish(event)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger fired: the final job, or a failed task."""
+        """
+        Resume after the trigger fired: the final job, or a failed task.
+
+        :param context: the Airflow context of the running task.
+        :param event: the trigger's event (``status``, ``job_token``, ``job``, ``message``).
+        """
         self.job_token = (event or {}).get("job_token") or self.job_token
         self._task_instance = context.get("ti")
         return self._announce(context, self._finish(event))
@@ -382,7 +397,7 @@ class CreatePaymentJobOperator(BaseOperator):
         """
         The worker is stopping this task: cancel its job only if a person marked the task failed
         or skipped, or its ``execution_timeout`` expired; clear, mark success and a worker
-        shutting down let the job go on (see :mod:`airflow_provider_payjobs.user_action`).
+        shutting down let the job go on (see ``airflow_provider_payjobs/user_action.py``).
         """
         if not self.cancel_on_kill or not self.job_token:
             return
@@ -437,6 +452,11 @@ class CancelPaymentJobOperator(BaseOperator):
         self.if_terminal = if_terminal
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """
+        Cancel the job and return it; a job already ended fails the task or is returned (``if_terminal``).
+
+        :param context: the Airflow context of the running task.
+        """
         hook = PayJobsHook(self.payjobs_conn_id)
         job = hook.retrieve_payment_job(self.job_token)
         push_job_link(context.get("ti"), hook.settings.portal_url, self.job_token)

@@ -71,9 +71,15 @@ class PaymentJobSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> PayJobsHook:
+        """The hook of ``payjobs_conn_id``, made once per sensor."""
         return PayJobsHook(self.payjobs_conn_id)
 
     def execute(self, context: Context) -> Any:
+        """
+        Wait for the job: poke in the worker, or look once and defer to the triggerer.
+
+        :param context: the Airflow context of the running task.
+        """
         push_job_link(context.get("ti"), self.hook.settings.portal_url, self.job_token)
         if not self.deferrable:
             return self._announce(context, super().execute(context))
@@ -107,6 +113,11 @@ class PaymentJobSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        """
+        Look at the job once: done with the job as XCom value, False to wait, or a failed task.
+
+        :param context: the Airflow context of the running task.
+        """
         wait = JobWait(self.job_token, self.status_sets, end_time=float("inf"), log=self.log)
         try:
             event = wait.observe(self.hook.retrieve_payment_job(self.job_token))
@@ -121,7 +132,12 @@ class PaymentJobSensor(BaseSensorOperator):
         return job_from_event(event, self.status_sets)  # an error event: raises
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger fired: the final job, or a failed (or, with soft_fail, skipped) task."""
+        """
+        Resume after the trigger fired: the final job, or a failed (or, with soft_fail, skipped) task.
+
+        :param context: the Airflow context of the running task.
+        :param event: the trigger's event (``status``, ``job_token``, ``job``, ``message``).
+        """
         if event and event.get("status") == TIMEOUT:
             raise AirflowSensorTimeout(event.get("message"))
         return self._announce(context, job_from_event(event, self.status_sets))

@@ -63,6 +63,7 @@ class PaymentJobTrigger(BaseTrigger):
         self.cancel_on_kill = bool(cancel_on_kill)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The class path and the constructor's arguments, primitives only, for the triggerer."""
         success, failure = self.status_sets.names()
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
@@ -82,6 +83,7 @@ class PaymentJobTrigger(BaseTrigger):
         return PayJobsHook(self.payjobs_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the job ends or the deadline passes, then yield the one event."""
         hook = self._hook()
         wait = JobWait(self.job_token, self.status_sets, self.end_time, self.log)
         try:
