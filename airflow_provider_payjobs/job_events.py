@@ -27,6 +27,8 @@ def job_event_payload(job: Mapping[str, Any]) -> dict[str, Any]:
 
     ``{"job": "jobs-…", "status": "COMPLETED", "created": "…", "items_by_status": {...},
     "totals_per_currency": {...}, "paid_per_currency": {...}}`` (amounts as decimal strings).
+
+    :param job: the job as the API answers it (with its items).
     """
     summary = summarize_job(job)
     return {
@@ -59,6 +61,10 @@ def attach_to_outlets(context: Mapping[str, Any], outlets: Iterable[Any], job: M
     Put the job's payload in the extra of the asset event each outlet asset gets when the task
     succeeds; how many outlets got it. Asset aliases are left alone (which asset an alias stands
     for is the DAG author's choice, not the job's).
+
+    :param context: the running task's context (its ``outlet_events``).
+    :param outlets: the task's outlets.
+    :param job: the finished job.
     """
     from airflow.sdk import Asset
 
@@ -77,6 +83,8 @@ def check_outlets_wait(outlets: Iterable[Any] | None, wait_for_completion: bool)
     Refuse outlets on a task that does not wait: its asset event would say "payout finished"
     when the job had only been created.
 
+    :param outlets: the task's outlets.
+    :param wait_for_completion: whether the task waits for its job to finish.
     :raises PayJobsValidationError: naming ``outlets`` and the rule.
     """
     if outlets and not wait_for_completion:

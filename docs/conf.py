@@ -58,6 +58,7 @@ payjobs_public_modules = [
     "airflow_provider_payjobs.exceptions",
     "airflow_provider_payjobs.models",
     "airflow_provider_payjobs.job_status",
+    "airflow_provider_payjobs.job_events",
     "airflow_provider_payjobs.sandbox.admin",
 ]
 
@@ -65,6 +66,7 @@ payjobs_public_modules = [
 payjobs_readme = str(ROOT / "README.md")
 payjobs_readme_links = {
     "#deploying": "deploying.md",
+    "#event-driven-scheduling-dags-that-run-when-a-payout-finishes": "operators.md",
 }
 
 # Names outside this package that signatures and base classes mention. With no intersphinx they

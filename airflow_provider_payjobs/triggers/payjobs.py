@@ -138,7 +138,7 @@ class PaymentJobEventTrigger(BaseEventTrigger):
     ``{"job": "jobs-…", "status", "created", "items_by_status", "totals_per_currency",
     "paid_per_currency"}``; ``job`` is its identity (one event per job, never two).
 
-    It polls the job list (see :mod:`~airflow_provider_payjobs.job_watch`) and keeps its cursor
+    It polls the job list (see ``airflow_provider_payjobs.job_watch``) and keeps its cursor
     in Airflow's asset state store (3.3+). The cursor is saved *before* the events are fired: a
     crash between the two loses those events rather than repeat them, since a DAG that pays
     people must never hear of a job twice. Without the store (Airflow 3.0 to 3.2) the cursor
@@ -188,7 +188,10 @@ class PaymentJobEventTrigger(BaseEventTrigger):
         self.open_job_requests_per_poll = budget
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        # Fixed when the DAG is parsed; the same arguments give the same trigger (Airflow hashes them).
+        """
+        The class path and the arguments, as Airflow stores them when the DAG is parsed; the same
+        arguments are the same trigger (Airflow hashes them), rebuilt on every triggerer start.
+        """
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -202,6 +205,10 @@ class PaymentJobEventTrigger(BaseEventTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """
+        Poll every ``poll_interval`` seconds, for as long as the triggerer runs the watcher; fire
+        one event per job that finished since the last poll, after saving the cursor.
+        """
         hook = PayJobsHook(self.payjobs_conn_id)
         store = self._store()
         cursor = await self._load(store)
