@@ -83,7 +83,7 @@ def result_of(answer: Answer, method: str, path: str, max_answer_bytes: int) -> 
     except ValueError as error:
         raise malformed(answer, method, path, str(error)) from None
     try:
-        return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except (ValueError, RecursionError) as error:
         why = "it nests too deeply" if isinstance(error, RecursionError) else "it is not JSON"
         raise malformed(answer, method, path, why, body) from None
@@ -176,3 +176,8 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:20]} does not fit a double")
     return value
+
+
+# One decoder for every answer (json.loads with options builds a new one per call): JSON as
+# RFC 8259 has it, so no NaN or Infinity, and no number a double cannot hold.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
