@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test test-matrix lint format demo soak sandbox e2e e2e-ui clean
+.PHONY: install test test-matrix lint format demo soak sandbox e2e e2e-ui docs clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,5 +70,19 @@ $(E2E_UI_STAMP): $(E2E_STAMP)
 e2e-ui: $(E2E_UI_STAMP)
 	$(BIN)/python -m e2e.run --ui
 
+# The documentation site: Sphinx (MyST, Furo, autodoc), offline, into build/docs. Any warning fails
+# the build; -E rereads every page so a second run shows every warning again.
+DOCS_STAMP := $(VENV)/.docs-installed
+DOCS_OUTPUT ?= build/docs
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[docs]"
+	touch $@
+
+docs: $(DOCS_STAMP)
+	@$(BIN)/sphinx-build -E -W --keep-going -n -q -b html docs $(DOCS_OUTPUT) || { \
+	  echo "make docs failed: each warning above starts with the file and line to fix;" \
+	    "docs/contributing.md says what each kind means." >&2; exit 1; }
+	@echo "Documentation built: $(DOCS_OUTPUT)/index.html"
+
 clean:
-	rm -rf $(VENV) .venv-* .airflow .e2e *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-* .airflow .e2e *.egg-info .pytest_cache .ruff_cache build/docs

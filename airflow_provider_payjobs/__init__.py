@@ -78,6 +78,7 @@ def _connection_fields() -> dict[str, Any]:
     """
     from airflow_provider_payjobs.connection_settings import (
         DEFAULT_ENVIRONMENT,
+        DEFAULT_MAX_ANSWER_BYTES,
         DEFAULT_SANDBOX_INSTANCE,
         DEFAULT_SCOPES,
         DEFAULT_TIMEOUT_SECONDS,
@@ -111,7 +112,12 @@ def _connection_fields() -> dict[str, Any]:
         ),
         "api_version": field("API version", "string", f"X-MyPayQuicker-Version header; empty: {API_VERSION}"),
         "scopes": field("Scopes", "string", "space-delimited OAuth scopes", default=DEFAULT_SCOPES),
-        "timeout": field("Timeout (seconds)", "number", "per HTTP request", default=DEFAULT_TIMEOUT_SECONDS),
+        "timeout": field(
+            "Timeout (seconds)",
+            "number",
+            "one HTTP request in all: connect, send and read the whole answer",
+            default=DEFAULT_TIMEOUT_SECONDS,
+        ),
         "verify": field(
             "Verify TLS",
             "boolean",
@@ -134,6 +140,12 @@ def _connection_fields() -> dict[str, Any]:
             "Create settle time",
             "number",
             "an unanswered create may land until 2 x timeout + this after it left; empty: the timeout",
+        ),
+        "max_answer_bytes": field(
+            "Largest answer (bytes)",
+            "integer",
+            "answers larger than this (decompressed) are not read into memory",
+            default=DEFAULT_MAX_ANSWER_BYTES,
         ),
         "portal_url": field(
             "Portal job URL",

@@ -83,7 +83,7 @@ def result_of(answer: Answer, method: str, path: str, max_answer_bytes: int) -> 
     except ValueError as error:
         raise malformed(answer, method, path, str(error)) from None
     try:
-        return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except (ValueError, RecursionError) as error:
         why = "it nests too deeply" if isinstance(error, RecursionError) else "it is not JSON"
         raise malformed(answer, method, path, why, body) from None
@@ -105,9 +105,9 @@ def token_from(answer: Answer, path: str) -> AccessToken:
     """The token of a token endpoint answer; a 5xx, 429 or redirect is an API error (retry policy applies)."""
     if answer.status >= 500 or answer.status == 429 or 300 <= answer.status < 400:
         raise api_error(answer, "POST", path)
-    if answer.is_success and not answer.complete:
-        raise PayJobsApiError(
-            answer.status, method="POST", path=path, body_excerpt="<a token answer too large>"
+    if answer.is_success and not answer.complete:  # not quoted: it may hold a token
+        raise PayJobsMalformedAnswerError(
+            answer.status, "the token answer is too large", method="POST", path=path
         )
     return parse_token_answer(answer.status, text_of(answer))
 
@@ -176,3 +176,8 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:20]} does not fit a double")
     return value
+
+
+# One decoder for every answer (json.loads with options builds a new one per call): JSON as
+# RFC 8259 has it, so no NaN or Infinity, and no number a double cannot hold.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)

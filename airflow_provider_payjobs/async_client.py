@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -118,6 +117,10 @@ class SharedAsyncClient:
 
 async def _read(response: aiohttp.ClientResponse, max_answer_bytes: int) -> Answer:
     limit = read_limit(response.status, max_answer_bytes)
+    length = response.content_length
+    if length is not None and length <= limit:
+        # The common case, read in one go: the framing holds aiohttp to exactly these bytes.
+        return Answer(response.status, response.headers, await response.read())
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():
@@ -170,25 +173,37 @@ ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, 
 )
 
 
-@asynccontextmanager
-async def shared_async_client(settings: PayJobsSettings) -> AsyncIterator[SharedAsyncClient]:
+class shared_async_client:
     """
     The loop's shared client for ``settings``, open while anyone holds it.
 
     A trigger holds it for its whole wait, so its polls reuse connections; the last holder to
-    leave closes it, so nothing outlives the loop's work.
+    leave closes it, so nothing outlives the loop's work. (A class, not a generator: each poll
+    enters it again, and a thousand waits poll often.)
+
+    :param settings: the connection's settings.
     """
-    clients = ASYNC_CLIENTS.setdefault(asyncio.get_running_loop(), {})
-    key = settings.client_key
-    client = clients.get(key)
-    if client is None:
-        client = clients[key] = SharedAsyncClient(settings)
-    client.users += 1
-    try:
-        yield client
-    finally:
+
+    __slots__ = ("client", "clients", "key")
+
+    def __init__(self, settings: PayJobsSettings) -> None:
+        self.clients = ASYNC_CLIENTS.get(asyncio.get_running_loop())
+        if self.clients is None:
+            self.clients = ASYNC_CLIENTS[asyncio.get_running_loop()] = {}
+        self.key = settings.client_key
+        client = self.clients.get(self.key)
+        if client is None:
+            client = self.clients[self.key] = SharedAsyncClient(settings)
+        self.client = client
+
+    async def __aenter__(self) -> SharedAsyncClient:
+        self.client.users += 1
+        return self.client
+
+    async def __aexit__(self, *exception: object) -> None:
+        client = self.client
         client.users -= 1
         if client.users == 0:
-            if clients.get(key) is client:
-                del clients[key]
+            if self.clients.get(self.key) is client:
+                del self.clients[self.key]
             await client.close()

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -35,22 +36,24 @@ class ClientCredentials:
     :param client_id: the OAuth client id.
     :param client_secret: the OAuth client secret.
     :param scopes: space-delimited scopes to request.
+
+    ``cache_key`` tells one client's tokens from another's: URL, client id, a digest of the secret
+    (never the secret itself), scopes.
     """
 
     base_url: str
     client_id: str
     client_secret: str = field(repr=False)
     scopes: str
+    cache_key: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Whatever a server echoes of these is removed before it reaches an error or a log.
         SECRETS.add_client_credentials(self.client_id, self.client_secret)
-
-    @property
-    def cache_key(self) -> tuple[str, str, str, str]:
-        # A digest of the secret keeps tokens of a rotated or wrong secret apart.
+        # A digest of the secret keeps tokens of a rotated or wrong secret apart. Computed once:
+        # every call of every trigger looks its token up by it.
         digest = hashlib.sha256(self.client_secret.encode()).hexdigest()
-        return (self.base_url, self.client_id, digest, self.scopes)
+        object.__setattr__(self, "cache_key", (self.base_url, self.client_id, digest, self.scopes))
 
     def token_request(self) -> tuple[str, dict[str, str], dict[str, str]]:
         """URL, headers and form fields of the token request."""
@@ -66,12 +69,18 @@ class ClientCredentials:
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A bearer token and when (``time.monotonic()``) to stop using it."""
+    """
+    A bearer token and when (``time.monotonic()``) to stop using it.
+
+    :param value: the token itself.
+    :param refresh_at: the ``time.monotonic()`` moment after which a new token is fetched.
+    """
 
     value: str = field(repr=False)
     refresh_at: float
 
     def is_fresh(self) -> bool:
+        """Whether the token may still be used (its refresh moment is not reached)."""
         return time.monotonic() < self.refresh_at
 
 
@@ -132,6 +141,11 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str, str, str], AccessToken] = {}
+        self._new_locks()
+        # A forked child may inherit a lock held by another thread of the parent: never wait on it.
+        os.register_at_fork(after_in_child=self._new_locks)
+
+    def _new_locks(self) -> None:
         self._lock = threading.Lock()
         self.lock_for_fetch = threading.Lock()
 

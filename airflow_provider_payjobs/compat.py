@@ -47,6 +47,15 @@ def airflow_version_at_least(version: str) -> bool:
     return Version(Version(AIRFLOW_VERSION).base_version) >= Version(version)
 
 
+def reset_secrets_masker() -> None:
+    """Airflow's secrets masker, emptied: its task runner does so in every task process it starts."""
+    try:  # Airflow 3.1+
+        from airflow.sdk._shared.secrets_masker import reset_secrets_masker as reset
+    except ImportError:  # Airflow 3.0
+        from airflow.sdk.execution_time.secrets_masker import reset_secrets_masker as reset
+    reset()
+
+
 async def get_connection_async(hook: Any, conn_id: str) -> Any:
     """``hook.aget_connection`` (Airflow 3.1+), else the blocking lookup run off the event loop."""
     if hasattr(hook, "aget_connection"):
@@ -74,4 +83,5 @@ __all__ = [
     "conf",
     "get_connection_async",
     "mask_secret",
+    "reset_secrets_masker",
 ]

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,7 +90,7 @@ class PayJobsSettings:
     create_settle_seconds: float = DEFAULT_TIMEOUT_SECONDS
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
 
-    @property
+    @cached_property
     def client_key(self) -> tuple[Any, ...]:
         """What must match for two hooks to share an HTTP client (never the secret itself)."""
         return (
@@ -107,6 +108,7 @@ class PayJobsSettings:
 
     @property
     def base_url(self) -> str:
+        """The API base URL, ending in ``/api/v2``."""
         return self.credentials.base_url
 
     @classmethod

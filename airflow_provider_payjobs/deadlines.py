@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -46,6 +47,12 @@ class Watchdog:
     """Cuts the sockets of calls that outlive their deadline; one thread, started on first use."""
 
     def __init__(self) -> None:
+        self._start_afresh()
+        # A forked child (Airflow forks its task processes) has none of the parent's threads, and
+        # may hold a lock the parent's thread held: it starts its own watchdog when it needs one.
+        os.register_at_fork(after_in_child=self._start_afresh)
+
+    def _start_afresh(self) -> None:
         self._condition = threading.Condition()
         self._heap: list[tuple[float, int, CallDeadline]] = []
         self._order = itertools.count()

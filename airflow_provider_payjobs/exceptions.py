@@ -47,6 +47,15 @@ class PayJobsApiError(PayJobsError):
     :param status_code: the HTTP status.
     :param method: the HTTP method of the failed call.
     :param path: the path of the failed call, without the base URL.
+    :param severity: the ApiErrorResult's ``severity``.
+    :param error: the ApiErrorResult's ``error``.
+    :param code: the ApiErrorResult's ``code``.
+    :param message: the ApiErrorResult's ``message``; for a validation error it names the field.
+    :param reference_id: the ApiErrorResult's ``referenceId``, to quote to PayQuicker.
+    :param timestamp: the ApiErrorResult's ``timestamp``.
+    :param request_ref: the ApiErrorResult's ``requestRef``.
+    :param body_excerpt: the start of a body that is not an ApiErrorResult.
+    :param retry_after: the wait the answer's ``Retry-After`` asked for, in seconds, if it had one.
     :param location: the ``Location`` header of a redirect (3xx), which is never followed.
     """
 
@@ -106,7 +115,16 @@ class PayJobsApiError(PayJobsError):
         retry_after: float | None = None,
         location: str | None = None,
     ) -> PayJobsApiError:
-        """Build the error from a raw answer, whatever its body holds."""
+        """
+        Build the error from a raw answer, whatever its body holds.
+
+        :param status_code: the HTTP status.
+        :param body_text: the body as text, an ApiErrorResult or anything else.
+        :param method: the HTTP method of the failed call.
+        :param path: the path of the failed call, without the base URL.
+        :param retry_after: the wait ``Retry-After`` asked for, in seconds, if any.
+        :param location: the ``Location`` header of a redirect, if any.
+        """
         import json
 
         try:
@@ -136,6 +154,8 @@ class PayJobsMalformedAnswerError(PayJobsApiError):
 
     :param status_code: the HTTP status (2xx).
     :param why: what is wrong with the answer, in words.
+    :param method: the HTTP method of the call.
+    :param path: the path of the call, without the base URL.
     :param body_excerpt: the start of the body, secrets removed.
     """
 
@@ -182,6 +202,8 @@ class PayJobsTransportError(PayJobsError):
     :param kind: one of ``refused``, ``connect_timeout``, ``tls``, ``invalid_request`` (the
         request never reached the server), ``dropped`` or ``read_timeout`` (it may have been acted
         on; ``read_timeout`` also when the whole answer did not come within the timeout).
+    :param method: the HTTP method of the call, when known.
+    :param path: the path of the call, without the base URL, when known.
     """
 
     NEVER_SENT_KINDS = frozenset({"refused", "connect_timeout", "tls", "invalid_request"})

@@ -54,7 +54,13 @@ class StatusSets:
         failure: Iterable[str | JobStatus] | None = None,
         fail_on_failed_items: bool = True,
     ) -> StatusSets:
-        """Build from status names, refusing unknown names and any overlap with the failure statuses."""
+        """
+        Build from status names, refusing unknown names and any overlap with the failure statuses.
+
+        :param success: names or members of the success statuses; None for COMPLETED.
+        :param failure: names or members of the failure statuses; FAILED and CANCELLED are added.
+        :param fail_on_failed_items: a success with an unpaid item is a failure.
+        """
         success_set = _statuses(success, "success_statuses") if success is not None else SUCCESS_STATUSES
         failure_set = _statuses(failure, "failure_statuses") if failure is not None else FAILURE_STATUSES
         # A cancelled or failed job is never reported as success, whatever the caller asks.
@@ -67,6 +73,11 @@ class StatusSets:
         return cls(success_set, failure_set | FAILURE_STATUSES, bool(fail_on_failed_items))
 
     def classify(self, status: Any) -> Outcome:
+        """
+        What a job status means for the wait; a status outside the enum is UNKNOWN, never success.
+
+        :param status: the job's ``status`` as the API sent it.
+        """
         parsed = JobStatus.parse(status)
         if parsed is None:
             return Outcome.UNKNOWN
@@ -77,7 +88,11 @@ class StatusSets:
         return Outcome.RUNNING
 
     def classify_job(self, job: Mapping[str, Any]) -> Outcome:
-        """:meth:`classify` of the job's status, where a success with failed items is a failure."""
+        """
+        :meth:`classify` of the job's status, where a success with failed items is a failure.
+
+        :param job: a job as the API returns it (PaymentJobResult).
+        """
         outcome = self.classify(job.get("status"))
         if outcome is Outcome.SUCCESS and self.fail_on_failed_items and failed_items(job):
             return Outcome.FAILED
@@ -91,7 +106,11 @@ class StatusSets:
 
 
 def failed_items(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The items whose money did not reach the payee (FAILED, CANCELLED, EXPIRED, VOIDED, RETURNED)."""
+    """
+    The items whose money did not reach the payee (FAILED, CANCELLED, EXPIRED, VOIDED, RETURNED).
+
+    :param job: a job as the API returns it (PaymentJobResult).
+    """
     return [
         item
         for item in job.get("items") or []
@@ -100,24 +119,40 @@ def failed_items(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def items_by_status(job: Mapping[str, Any]) -> dict[str, int]:
-    """How many items of the job are in each transfer status."""
+    """
+    How many items of the job are in each transfer status.
+
+    :param job: a job as the API returns it (PaymentJobResult).
+    """
     return dict(sorted(Counter(str(item.get("status")) for item in job.get("items") or []).items()))
 
 
 def paid_per_currency(job: Mapping[str, Any]) -> dict[str, Decimal]:
-    """Amount of the COMPLETED items, per currency (Decimal: no float drift in totals)."""
+    """
+    Amount of the COMPLETED items, per currency (Decimal: no float drift in totals).
+
+    :param job: a job as the API returns it (PaymentJobResult).
+    """
     return _totals(
         item for item in job.get("items") or [] if item.get("status") == TransferStatus.COMPLETED.value
     )
 
 
 def totals_per_currency(items: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
-    """Amount of all ``items``, per currency."""
+    """
+    Amount of all ``items``, per currency.
+
+    :param items: payment items, each with ``amount`` and ``currency``.
+    """
     return _totals(items)
 
 
 def describe_progress(job: Mapping[str, Any]) -> str:
-    """``jobs-… is PROCESSING; items: 2 ACCEPTED, 1 PENDING; paid: 0 USD``: one readable line."""
+    """
+    ``jobs-… is PROCESSING; items: 2 ACCEPTED, 1 PENDING; paid: 0 USD``: one readable line.
+
+    :param job: a job as the API returns it (PaymentJobResult).
+    """
     counts = ", ".join(f"{count} {status}" for status, count in items_by_status(job).items()) or "none"
     paid = (
         ", ".join(f"{amount} {currency}" for currency, amount in paid_per_currency(job).items())
@@ -147,7 +182,11 @@ def _statuses(names: Iterable[str | JobStatus], field: str) -> frozenset[JobStat
 
 
 def summarize_job(job: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-ready summary: token, status, items by status, totals and paid amounts per currency."""
+    """
+    A JSON-ready summary: token, status, items by status, totals and paid amounts per currency.
+
+    :param job: a job as the API returns it (PaymentJobResult).
+    """
     items = job.get("items") or []
     return {
         "job_token": job.get("token"),

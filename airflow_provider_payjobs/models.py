@@ -17,6 +17,7 @@ SOURCE_TOKEN_RE = re.compile(rf"^(acct|user|dest)-{UUID_PATTERN}$")
 DESTINATION_TOKEN_RE = re.compile(rf"^(acct|dest|user)-{UUID_PATTERN}$")
 EMAIL_RE = re.compile(r"^.+@.+\..+")
 TOKEN_LENGTH = 41
+UNDEFINED_CURRENCY = "UNDEFINED"
 
 
 class JobStatus(str, Enum):
@@ -35,7 +36,11 @@ class JobStatus(str, Enum):
 
     @classmethod
     def parse(cls, value: object) -> JobStatus | None:
-        """The status named by ``value``, or None for one the API never documented."""
+        """
+        The status named by ``value``, or None for one the API never documented.
+
+        :param value: a status as the API sent it, in any case.
+        """
         try:
             return cls(str(value).upper())
         except ValueError:
@@ -133,6 +138,9 @@ class Environment(str, Enum):
 
 @lru_cache(maxsize=1)
 def currencies() -> frozenset[str]:
-    """The Currencies codes the API accepts (``currencies.txt``, one code per line)."""
+    """
+    The codes a payment may be made in: the Currencies list (``currencies.txt``, one code per line)
+    without ``UNDEFINED``, the enum's placeholder, which is no currency anyone can be paid in.
+    """
     text = files("airflow_provider_payjobs").joinpath("currencies.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+    return frozenset(line.strip() for line in text.splitlines() if line.strip()) - {UNDEFINED_CURRENCY}

@@ -10,6 +10,7 @@ A server may echo what it was sent: an error message quoting the Authorization h
 from __future__ import annotations
 
 import base64
+import os
 import threading
 from collections import OrderedDict
 from urllib.parse import quote, quote_plus
@@ -26,6 +27,10 @@ class SecretRegistry:
         self._secrets: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._longest_first: tuple[str, ...] = ()
+        os.register_at_fork(after_in_child=self._new_lock)  # a parent's thread may have held it
+
+    def _new_lock(self) -> None:
+        self._lock = threading.Lock()
 
     def add(self, *values: str) -> None:
         """Remember ``values`` (empty ones are ignored)."""

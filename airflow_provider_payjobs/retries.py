@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
@@ -49,7 +50,14 @@ class RetryPolicy:
             raise ValueError("retry waits must satisfy 0 <= min_wait <= max_wait and retry_after_cap >= 0")
 
     def should_retry(self, error: BaseException, method: str, *, idempotent: bool | None = None) -> bool:
-        """Whether ``error`` from a ``method`` call may be retried."""
+        """
+        Whether ``error`` from a ``method`` call may be retried.
+
+        :param error: what the attempt raised.
+        :param method: the HTTP method of the call.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are. A call
+            that is not may be retried only when the request provably never reached the server.
+        """
         safe_to_repeat = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         if isinstance(error, PayJobsTransportError):
             if error.kind in PayJobsTransportError.PERMANENT_KINDS:
@@ -60,7 +68,11 @@ class RetryPolicy:
         return False
 
     def wait_seconds(self, retry_state: tenacity.RetryCallState) -> float:
-        """Honour ``Retry-After`` (capped) when the server sent one, else exponential backoff with jitter."""
+        """
+        Honour ``Retry-After`` (capped) when the server sent one, else exponential backoff with jitter.
+
+        :param retry_state: tenacity's state of the call being retried.
+        """
         error = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(error, "retry_after", None)
         if isinstance(retry_after, (int, float)) and not math.isnan(retry_after):
@@ -101,14 +113,81 @@ class RetryPolicy:
     def retrying(
         self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
     ) -> tenacity.Retrying:
-        """A tenacity controller for one sync call."""
+        """
+        A tenacity controller for one sync call.
+
+        :param method: the HTTP method.
+        :param path: the path called, for the retry log lines.
+        :param log: where each retry is logged, with its reason and wait.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are.
+        """
         return tenacity.Retrying(**self._arguments(method, path, log, idempotent))
 
     def async_retrying(
         self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
     ) -> tenacity.AsyncRetrying:
-        """A tenacity controller for one async call: the same rules as :meth:`retrying`."""
+        """
+        A tenacity controller for one async call: the same rules as :meth:`retrying`.
+
+        :param method: the HTTP method.
+        :param path: the path called, for the retry log lines.
+        :param log: where each retry is logged, with its reason and wait.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are.
+        """
         return tenacity.AsyncRetrying(**self._arguments(method, path, log, idempotent))
+
+    def call(self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Any]) -> Any:
+        """
+        ``attempt()`` until it succeeds or this policy gives up: :meth:`retrying` around it.
+
+        The first attempt runs bare: most calls succeed at once, and a thousand waits in one
+        triggerer must not pay for the retry machinery on every poll. When it fails, tenacity
+        takes over from that outcome (replayed as its first attempt), so the waits, the log lines
+        and the limits are exactly those of :meth:`retrying`.
+
+        :param method: the HTTP method, which decides what may be retried.
+        :param path: the path, for log lines.
+        :param log: where retries are logged.
+        :param attempt: makes one attempt and returns its result.
+        """
+        try:
+            return attempt()
+        except Exception as error:
+            if self.attempts == 1 or not self.should_retry(error, method):
+                raise
+            replay: Exception | None = error
+        for retry in self.retrying(method, path, log):
+            with retry:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure
+                return attempt()
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def acall(
+        self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """
+        :meth:`call` for the event loop.
+
+        :param method: the HTTP method, which decides what may be retried.
+        :param path: the path, for log lines.
+        :param log: where retries are logged.
+        :param attempt: makes one attempt: a coroutine function returning its result.
+        """
+        try:
+            return await attempt()
+        except Exception as error:
+            if self.attempts == 1 or not self.should_retry(error, method):
+                raise
+            replay: Exception | None = error
+        async for retry in self.async_retrying(method, path, log):
+            with retry:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure
+                return await attempt()
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
 
 def parse_retry_after(header: str | None) -> float | None:

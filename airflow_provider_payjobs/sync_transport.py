@@ -130,7 +130,7 @@ class SyncTransport:
                 response = self.session.request(
                     method,
                     self.settings.base_url + path,
-                    params=params,
+                    params=params or None,  # an empty dict costs requests a full merge of settings
                     data=data,
                     headers=headers,
                     timeout=call.remaining() or 0.001,

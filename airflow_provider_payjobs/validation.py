@@ -3,7 +3,8 @@ Client-side checks of everything the API constrains, run before a request is sen
 
 The hook calls four entry points: :func:`prepare_create_body`, :func:`list_query`,
 :func:`retrieve_query` and :func:`validate_job_token`. Each takes any Python value and either
-returns what goes on the wire or raises :class:`PayJobsValidationError` naming the field (with its
+returns what goes on the wire or raises
+:class:`~airflow_provider_payjobs.exceptions.PayJobsValidationError` naming the field (with its
 position, e.g. ``items[3].currency``) and the rule: never another exception, and nothing is sent.
 
 Whatever they accept, a correct server can store and serve back:
@@ -14,9 +15,9 @@ Whatever they accept, a correct server can store and serve back:
   server reads back is the amount that was meant);
 - integers in a query (``page``, ``pageSize``) fit an int32.
 
-Languages are taken as a :class:`Languages` member, its name (``ENUS``) or its language tag
-(``en-US``), names and tags in any ASCII case (BCP 47 tags are case-insensitive); the tag, in its
-canonical case, is what is sent.
+Languages are taken as a :class:`~airflow_provider_payjobs.models.Languages` member, its name
+(``ENUS``) or its language tag (``en-US``), names and tags in any ASCII case (BCP 47 tags are
+case-insensitive); the tag, in its canonical case, is what is sent.
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ def list_query(
     """
     The query of ``GET /payments/jobs``: ``page``, ``pageSize`` and the optional ``filter``,
     ``sort`` and ``language`` (as its tag); errors name the hook's arguments.
+
+    :param page: page number, from 1.
+    :param page_size: jobs per page, 1 to 50.
+    :param filter: passed to the API untouched.
+    :param sort: passed to the API untouched.
+    :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``).
     """
     validate_page(page, page_size)
     query: dict[str, Any] = {"page": int(page), "pageSize": int(page_size)}
@@ -131,13 +138,24 @@ def list_query(
 
 
 def retrieve_query(job_token: Any, filter: Any = None, language: Any = None) -> dict[str, Any]:
-    """The query of ``GET /payments/jobs/{job-token}``, once the token is checked."""
+    """
+    The query of ``GET /payments/jobs/{job-token}``, once the token is checked.
+
+    :param job_token: ``jobs-<uuid>``.
+    :param filter: passed to the API untouched.
+    :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``).
+    """
     validate_job_token(job_token)
     return _with_optional({}, filter=_optional_text(filter, "filter"), language=validate_language(language))
 
 
 def validate_job_token(job_token: Any, field: str = "job_token") -> str:
-    """Return ``job_token`` when it is a well-formed ``jobs-<uuid>`` token of 41 characters."""
+    """
+    Return ``job_token`` when it is a well-formed ``jobs-<uuid>`` token of 41 characters.
+
+    :param job_token: the value to check.
+    :param field: the name the error gives the value.
+    """
     if not isinstance(job_token, str) or not JOB_TOKEN_RE.fullmatch(job_token):
         raise PayJobsValidationError(field, "must match jobs-<uuid> (41 characters)", job_token)
     return str.__str__(job_token)
@@ -349,7 +367,9 @@ def _amount(amount: Any, field: str) -> int | float:
 def _currency(currency: Any, field: str) -> str:
     # A list or dict is unhashable: test the type before looking it up.
     if not isinstance(currency, str) or currency not in currencies():
-        raise PayJobsValidationError(field, "must be an ISO 4217 code from the Currencies list", currency)
+        raise PayJobsValidationError(
+            field, "must be an ISO 4217 code from the Currencies list (not UNDEFINED)", currency
+        )
     return str.__str__(currency)
 
 

@@ -19,7 +19,6 @@ from airflow_provider_payjobs.job_status import (
     StatusSets,
     describe_progress,
     failed_items,
-    items_by_status,
 )
 from airflow_provider_payjobs.models import SUCCESS_STATUSES, JobStatus
 from airflow_provider_payjobs.retries import RetryPolicy
@@ -71,13 +70,16 @@ class JobWait:
         :data:`PROGRESS_REMINDER_SECONDS` while nothing does: a 1-second poll of a 3-minute job
         logs a handful of lines, not 180 identical ones.
         """
-        progress = (job.get("status"), tuple(items_by_status(job).items()))
+        # Cheap to compare on every poll of a thousand waits; the line itself is only built when
+        # the log level lets it out (Progress formats lazily).
+        items = job.get("items") or ()
+        progress = (job.get("status"), tuple(item.get("status") for item in items))
         now = time.monotonic()
         if progress != self._logged_progress:
-            self.log.info(describe_progress(job))
+            self.log.info("%s", Progress(job))
         elif now - self._logged_at >= PROGRESS_REMINDER_SECONDS:
             minutes = (now - self._logged_at) / 60
-            self.log.info("%s (no change for %.0f min)", describe_progress(job), minutes)
+            self.log.info("%s (no change for %.0f min)", Progress(job), minutes)
         else:
             return
         self._logged_progress, self._logged_at = progress, now
@@ -102,6 +104,18 @@ class JobWait:
 
     def event(self, status: str, message: str) -> dict[str, Any]:
         return {"status": status, "job_token": self.job_token, "job": self.last_job, "message": message}
+
+
+class Progress:
+    """A job's progress line, built only if a log line is really written."""
+
+    __slots__ = ("job",)
+
+    def __init__(self, job: Mapping[str, Any]) -> None:
+        self.job = job
+
+    def __str__(self) -> str:
+        return describe_progress(self.job)
 
 
 def failure_message(job: Mapping[str, Any]) -> str:

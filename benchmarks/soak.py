@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
+from airflow_provider_payjobs.auth import TOKEN_CACHE
+from airflow_provider_payjobs.compat import reset_secrets_masker
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
@@ -119,6 +121,12 @@ def payout_body(run_number: int, items: int) -> dict[str, Any]:
 def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
     """Body of a worker process: one try of one task run."""
     _silence_output()
+    # A worker starts as Airflow's task runner does: no token, and a fresh secrets masker. A masker
+    # inherited from a test process holds thousands of secrets and recompiles one pattern of all of
+    # them for every new token: a stall between fetching a token and using it, in which the
+    # harness's revocations below would catch it.
+    TOKEN_CACHE.clear()
+    reset_secrets_masker()
     operator = CreatePaymentJobOperator(
         task_id="pay",
         body=payout_body(run_number, items),
@@ -236,7 +244,7 @@ def soak(
     sandbox: SandboxProcess, mode: str, jobs: int, items: int, workers: int, kill_rate: float, seed: int
 ) -> dict:
     admin = sandbox.admin
-    admin.reset()
+    admin.reset()  # nothing left over from whoever used this sandbox before (settings, clock, faults)
     # Jobs move on their own, quickly: the harness waits on real task runs, not on a test's hand.
     admin.freeze_clock(False)
     admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe", step_seconds=0.05)
@@ -300,14 +308,16 @@ def _derived_ids(run_number: int, items: int) -> tuple[str, ...]:
 
 
 def _expire_tokens_now_and_then(admin: Any) -> Any:
-    """Token expiry as a fault: every token is revoked a few times a second."""
+    """Token expiry as a fault: a few times a second, every token older than 0.3 s expires."""
     import threading
 
     stop = threading.Event()
 
     def expire() -> None:
+        # By age, as real tokens expire: a token just refreshed after a 401 is not revoked again
+        # before the call it was fetched for can use it (unless that call stalls 0.3 s).
         while not stop.wait(0.4):
-            admin.expire_tokens()
+            admin.expire_tokens(older_than_seconds=0.3)
 
     thread = threading.Thread(target=expire, daemon=True)
     thread.start()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from e2e.cases import CANCEL, PAYOUT, SENSOR, Cases
 from e2e.deployment import ROOT, Deployment
+from e2e.watcher_cases import WatcherCases
 
 OUTPUT = ROOT / ".e2e"
 PORTAL_URL = "https://portal.sandbox.payquicker.example/jobs/{job_token}"
@@ -69,7 +70,8 @@ def _run_all(deployment: Deployment, arguments: argparse.Namespace) -> int:
         with browser_page() as page:  # closed whatever happens
             return run_steps(browser_checks(deployment, OUTPUT, page))
     cases = Cases(deployment)
-    steps = [(name, case) for name, case in cases.all() if _chosen(name, arguments.only)]
+    every_case = [*cases.all(), *WatcherCases(cases).all()]
+    steps = [(name, case) for name, case in every_case if _chosen(name, arguments.only)]
     steps.append(("ledger: every payout exactly once", cases.check_everything_paid_once))
     return run_steps(steps)
 

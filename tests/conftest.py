@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -16,6 +17,9 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="payjobs-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# Unit test mode draws a new Fernet key in every process: one key for the session, so that an
+# `airflow` subprocess can read the trigger arguments (asset watchers) that this process stored.
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 _ROOT = Path(__file__).resolve().parents[1]
 # dag.test() serializes DAGs from the configured bundles: the examples and the tests' own DAGs.
 os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
@@ -34,7 +38,9 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 
 import pytest  # noqa: E402
 
+from airflow_provider_payjobs import settings_cache  # noqa: E402
 from airflow_provider_payjobs.auth import TOKEN_CACHE  # noqa: E402
+from airflow_provider_payjobs.compat import reset_secrets_masker  # noqa: E402
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
 # Fast retries: tests check how often and why calls are retried, not how long they wait.
@@ -46,6 +52,17 @@ FAST_RETRIES = {
     "timeout": 2,
     "create_settle_seconds": 0.05,
 }
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_another_test() -> None:
+    """
+    Hooks share connection settings for a minute; each test sets its own connection. Airflow's
+    secrets masker starts empty too, as in every task process: grown over a whole session, it
+    would recompile a pattern of thousands of secrets for each new token.
+    """
+    settings_cache.clear()
+    reset_secrets_masker()
 
 
 @pytest.fixture(scope="session")
@@ -175,24 +192,6 @@ def _point_stream_handlers_at_the_running_test() -> None:
 def _log_to_the_running_tests_stderr() -> None:
     """Standard-library log lines reach the running test's captured output, on every Airflow."""
     _point_stream_handlers_at_the_running_test()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets_masker() -> None:
-    """
-    Each test masks only its own secrets, as a fresh worker process does.
-
-    Airflow's masker compiles one regex of every secret masked so far at each new one: after
-    the thousands of tokens of earlier tests, each token fetch and log line cost that much more,
-    and the soak's forked workers (which inherit the masker) got a refreshed token revoked
-    before they could use it, on Airflow 3.0 and 3.1 above all.
-    """
-    try:  # Airflow 3.1+
-        from airflow.sdk._shared.secrets_masker import _secrets_masker
-    except ImportError:  # Airflow 3.0
-        from airflow.sdk.execution_time.secrets_masker import _secrets_masker
-
-    _secrets_masker().reset_masker()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ Hypothesis strategies for the Payment Jobs wire contract.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -21,11 +22,26 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies
 from airflow_provider_payjobs.validation import ITEM_FIELDS, JOB_FIELDS
 
+# The settings of the properties of the client's checks and of the two judges compared: examples
+# per property from PAYJOBS_HYPOTHESIS_EXAMPLES (default 50), derandomized where CI is set.
+PROPERTIES = settings(
+    max_examples=int(os.environ.get("PAYJOBS_HYPOTHESIS_EXAMPLES", "50")),
+    deadline=None,
+    database=None,
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 CURRENCIES = sorted(currencies())
 PURPOSES = [member.value for member in PaymentPurposes]
 # Offsets timezone() takes: strictly inside a day, down to the microsecond.

@@ -540,3 +540,45 @@ def test_access_tokens_echoed_by_the_api_are_never_shown(hostile, capsys) -> Non
         "retry warnings and errors are kept, cleaned"
     )
     assert hostile.tokens_issued and not any(token in shown for token in hostile.tokens_issued)
+
+
+def _drip_in_a_fork(result: Any) -> None:
+    hook = PayJobsHook()
+    started = time.monotonic()
+    try:
+        hook.retrieve_payment_job(JOB)
+        result.put(("answered", time.monotonic() - started))
+    except PayJobsTransportError as error:
+        result.put((error.kind, time.monotonic() - started))
+
+
+def test_a_forked_worker_keeps_its_deadline(hostile, monkeypatch) -> None:
+    """Airflow forks task processes: a parent's watchdog thread does not exist in the child."""
+    import multiprocessing
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PAYJOBS_DEFAULT",
+        json.dumps(
+            {"conn_type": "payjobs", "login": "c", "password": SECRET, "host": hostile.base_url,
+             "extra": {**EXTRAS, "retry_limit": 1}}
+        ),
+    )  # fmt: skip
+    hook = PayJobsHook()
+    hook.retrieve_payment_job(JOB)  # the parent's watchdog thread is running now
+    hostile.scenario = lambda request: Reply(200, a_job(JOB), drip_seconds=0.25, drip_head=False)
+    context = multiprocessing.get_context("fork")
+    result = context.Queue()
+    child = context.Process(target=_drip_in_a_fork, args=(result,))
+    child.start()
+    kind, elapsed = result.get(timeout=30)
+    child.join(10)
+    assert kind == "read_timeout" and elapsed < TIMEOUT + 2.0, (kind, elapsed)
+
+
+def test_a_token_answer_over_the_cap_is_refused_without_quoting_it(hostile) -> None:
+    secret_token = "tok-" + "x" * 100_000
+    answer = {"access_token": secret_token, "token_type": "Bearer"}
+    hostile.scenario = lambda request: Reply(200, answer) if request.path == TOKEN_PATH else None
+    with pytest.raises(PayJobsMalformedAnswerError, match="the token answer is too large") as caught:
+        PayJobsHook().get_access_token()
+    assert "tok-x" not in f"{caught.value} {caught.value!r}"

@@ -333,39 +333,40 @@ def test_trigger_reports_a_permanent_error(sandbox) -> None:
 
 def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
     from airflow_provider_payjobs import async_client
+    from airflow_provider_payjobs.hooks import payjobs as hook_module
 
-    created = []
+    created, lookups = [], []
     monkeypatch.setattr(
         async_client,
         "SharedAsyncClient",
         lambda settings: created.append(settings) or SharedAsyncClient(settings),
     )
+    look_up = hook_module.get_connection_async
+    monkeypatch.setattr(
+        hook_module,
+        "get_connection_async",
+        lambda hook, conn_id: lookups.append(conn_id) or look_up(hook, conn_id),
+    )
     hook = PayJobsHook()
     tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(20)]
+    sandbox.admin.advance_clock(100)
     sandbox.admin.clear_requests()
     from airflow_provider_payjobs.auth import TOKEN_CACHE
 
     TOKEN_CACHE.clear()
-
-    def every_job_polled() -> bool:
-        return {entry["path"].rsplit("/", 1)[-1] for entry in api_calls(sandbox, "GET")} >= set(tokens)
 
     async def all_triggers() -> tuple[list, int]:
         triggers = [
             PaymentJobTrigger(token, "payjobs_default", end_time=time.time() + 30, poll_interval=0.1)
             for token in tokens
         ]
-        waits = [asyncio.ensure_future(_first_event(trigger)) for trigger in triggers]
-        # The jobs end only once every trigger polled: the waits overlap on every Airflow (3.0
-        # looks connections up one at a time in a thread, so a quick job could end before).
-        await asyncio.to_thread(wait_until, every_job_polled, "a poll by every trigger")
-        await asyncio.to_thread(sandbox.admin.advance_clock, 100)
-        results = await asyncio.gather(*waits)
+        results = await asyncio.gather(*[_first_event(trigger) for trigger in triggers])
         return results, len(ASYNC_CLIENTS.get(asyncio.get_running_loop(), {}))
 
     events, clients_left = asyncio.run(all_triggers())
     assert {event["status"] for event in events} == {"success"}
     assert len(created) == 1, "one session for all 20 triggers"
+    assert lookups == ["payjobs_default"], "one connection lookup for all 20 triggers"
     assert clients_left == 0, "the last trigger to finish closed it"
     assert len(api_calls(sandbox, "POST", "/auth/connect/token")) == 1
 

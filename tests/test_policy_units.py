@@ -338,3 +338,46 @@ def test_an_undated_job_after_the_bound_is_still_looked_at() -> None:
         {"token": "d", "created": (now - timedelta(days=2)).isoformat(), "items": [{"clientPaymentId": "z"}]},
     ]
     assert find_job_holding(["p"], now - timedelta(minutes=1), listing(listed), dict)["token"] == "c"
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    ("failures", "error", "calls", "raises"),
+    [
+        (0, None, 1, False),
+        (2, PayJobsApiError(503), 3, False),
+        (9, PayJobsApiError(503), 4, True),
+        (9, PayJobsApiError(400), 1, True),
+        (9, KeyError("not ours"), 1, True),
+    ],
+    ids=["at once", "after two failures", "gives up after the attempts", "never retries a 400", "nor a bug"],
+)
+def test_call_runs_the_first_attempt_bare_and_then_the_same_policy(
+    asynchronous: bool, failures: int, error: Exception | None, calls: int, raises: bool
+) -> None:
+    import asyncio
+    import logging
+
+    policy = RetryPolicy(attempts=4, min_wait=0, max_wait=0)
+    made = []
+
+    def attempt() -> str:
+        made.append(1)
+        if len(made) <= failures:
+            raise error
+        return "done"
+
+    async def async_attempt() -> str:
+        return attempt()
+
+    def run() -> str:
+        if asynchronous:
+            return asyncio.run(policy.acall("GET", "/x", logging.getLogger("test"), async_attempt))
+        return policy.call("GET", "/x", logging.getLogger("test"), attempt)
+
+    if raises:
+        with pytest.raises(type(error)):
+            run()
+    else:
+        assert run() == "done"
+    assert len(made) == calls

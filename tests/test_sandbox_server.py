@@ -10,39 +10,10 @@ import sys
 import pytest
 import requests
 from payloads import gateway_item, portal_item
+from sandbox_wire import VERSION, assert_api_error, call, create, token
 
 from airflow_provider_payjobs.sandbox.__main__ import parse_arguments
 from airflow_provider_payjobs.sandbox.server import start_sandbox
-
-VERSION = {"X-MyPayQuicker-Version": "2026.02.01"}
-
-
-def token(sandbox, scope: str = "readonly modify", secret: str | None = None) -> requests.Response:
-    return requests.post(
-        sandbox.base_url + "/auth/connect/token",
-        auth=(sandbox.client_id, secret or sandbox.client_secret),
-        data={"grant_type": "client_credentials", "scope": scope},
-        timeout=10,
-    )
-
-
-def call(sandbox, method: str, path: str, scope: str = "readonly modify", **kwargs) -> requests.Response:
-    bearer = token(sandbox, scope).json()["access_token"]
-    headers = {**VERSION, "Authorization": f"Bearer {bearer}", **kwargs.pop("headers", {})}
-    return requests.request(method, sandbox.base_url + path, headers=headers, timeout=10, **kwargs)
-
-
-def create(sandbox, body: dict) -> dict:
-    answer = call(sandbox, "POST", "/payments/jobs", json=body)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def assert_api_error(answer: requests.Response, status: int, words: str) -> None:
-    body = answer.json()
-    assert answer.status_code == status and body["code"] == status
-    assert set(body) == {"severity", "error", "code", "message", "referenceId", "timestamp", "requestRef"}
-    assert words in body["message"], body["message"]
 
 
 def test_token_grant_and_oauth_errors(sandbox) -> None:
@@ -73,8 +44,10 @@ def test_every_error_answer_is_an_api_error_result(sandbox) -> None:
     job = create(sandbox, {"items": [gateway_item(0)]})
     assert_api_error(call(sandbox, "GET", f"/payments/jobs/{job['token']}/items"), 404, "Not Found")
     assert_api_error(call(sandbox, "PUT", "/payments/jobs", json={}), 405, "Method Not Allowed")
-    lower = call(sandbox, "GET", f"/payments/jobs/{job['token']}?language=enus")
-    assert_api_error(lower, 400, "language: must be one of the Languages values")
+    # The wire takes the language tag (en-US); ENUS is only the enum member's name.
+    member_name = call(sandbox, "GET", f"/payments/jobs/{job['token']}?language=ENUS")
+    assert_api_error(member_name, 400, "language: must be one of the Languages tags")
+    assert call(sandbox, "GET", f"/payments/jobs/{job['token']}?language=en-US").status_code == 200
 
 
 def test_version_header_bearer_and_scope_are_required(sandbox) -> None:
@@ -104,6 +77,18 @@ def test_expired_tokens_are_refused(sandbox) -> None:
     assert requests.get(url, headers=headers, timeout=10).status_code == 200
     sandbox.admin.advance_clock(3601)
     assert requests.get(url, headers=headers, timeout=10).status_code == 401
+
+
+def test_tokens_can_expire_by_age(sandbox) -> None:
+    url = sandbox.base_url + "/payments/jobs?page=1&pageSize=1"
+    old = {**VERSION, "Authorization": f"Bearer {token(sandbox).json()['access_token']}"}
+    sandbox.admin.advance_clock(10)
+    young = {**VERSION, "Authorization": f"Bearer {token(sandbox).json()['access_token']}"}
+    sandbox.admin.expire_tokens(older_than_seconds=5)
+    assert requests.get(url, headers=old, timeout=10).status_code == 401
+    assert requests.get(url, headers=young, timeout=10).status_code == 200
+    with pytest.raises(ValueError, match="older_than_seconds must be a number"):
+        sandbox.admin.expire_tokens(older_than_seconds=-1)
 
 
 @pytest.mark.parametrize(

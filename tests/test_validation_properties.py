@@ -14,15 +14,15 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 from datetime import datetime, timezone
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from strategies import (
     HASHABLE_KEYS,
     JOB_TOKENS,
+    PROPERTIES,
     fields_that_may_answer,
     mutated_bodies,
     odd_values,
@@ -45,14 +45,6 @@ from airflow_provider_payjobs.validation import (
     validate_job_token,
 )
 
-PROPERTIES = settings(
-    max_examples=int(os.environ.get("PAYJOBS_HYPOTHESIS_EXAMPLES", "50")),
-    deadline=None,
-    database=None,
-    derandomize=bool(os.environ.get("CI")),
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 TAGS = {member.value for member in Languages}
 
 

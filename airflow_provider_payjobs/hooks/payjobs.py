@@ -21,6 +21,7 @@ from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthErro
 from airflow_provider_payjobs.models import Languages
 from airflow_provider_payjobs.paging import RepeatedPage, job_pages
 from airflow_provider_payjobs.retries import RetryPolicy
+from airflow_provider_payjobs.settings_cache import shared_settings
 
 if TYPE_CHECKING:  # the HTTP libraries load on first use, never while DAG files are parsed
     from airflow_provider_payjobs.async_client import SharedAsyncClient
@@ -110,9 +111,19 @@ class PayJobsHook(BaseHook):
         return self._settings
 
     async def asettings(self) -> PayJobsSettings:
-        """The resolved connection settings, loaded without blocking the event loop."""
+        """
+        The resolved connection settings, loaded without blocking the event loop.
+
+        Shared by the hooks of the process for a minute (``settings_cache``): the triggers of one
+        connection make one lookup, not one each.
+        """
         if self._settings is None:
-            self._settings = self._settings_from(await get_connection_async(self, self.payjobs_conn_id))
+
+            async def look_up() -> PayJobsSettings:
+                return self._settings_from(await get_connection_async(self, self.payjobs_conn_id))
+
+            key = (self.payjobs_conn_id, tuple(sorted(self._overrides.items())))
+            self._settings = await shared_settings(key, look_up)
         return self._settings
 
     def _settings_from(self, connection: Any) -> PayJobsSettings:
@@ -122,6 +133,7 @@ class PayJobsHook(BaseHook):
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        """How calls are retried: the connection's ``retry_*`` extras, or the hook's overrides."""
         return self.settings.retry_policy
 
     # --- the four endpoints ---------------------------------------------------------------------
@@ -159,6 +171,12 @@ class PayJobsHook(BaseHook):
 
         Stops, with a warning, at a page that lists exactly the jobs of the page before (a server
         that ignores ``page`` would otherwise keep this loop going forever).
+
+        :param page_size: jobs per request, 1 to 50.
+        :param filter: passed to the API untouched.
+        :param sort: passed to the API untouched.
+        :param language: a Languages member, its name (``ENUS``) or its tag (``en-US``);
+            the tag is sent.
         """
         pages = job_pages(
             lambda page: self.list_payment_jobs(page, page_size, filter=filter, sort=sort, language=language),
@@ -231,6 +249,9 @@ class PayJobsHook(BaseHook):
         """
         The job already holding all ``client_payment_ids``, created since ``created_since``.
 
+        :param client_payment_ids: the ids every item of the job was created with.
+        :param created_since: the earliest moment the job could have been created; the search
+            of the job list stops there.
         :param may_still_land_since: when a create of these ids left whose answer was never seen
             (unanswered, or a gateway's 502/504). While none holds them, the search is made again
             once that create could have been saved (``create_landing_seconds`` after it left).
@@ -314,19 +335,37 @@ class PayJobsHook(BaseHook):
         sort: str | None = None,
         language: Languages | str | None = None,
     ) -> dict[str, Any]:
-        """:meth:`list_payment_jobs` for the event loop (aiohttp, shared session and token)."""
+        """
+        :meth:`list_payment_jobs` for the event loop (aiohttp, shared session and token).
+
+        :param page: page number, from 1.
+        :param page_size: jobs per page, 1 to 50.
+        :param filter: passed to the API untouched.
+        :param sort: passed to the API untouched.
+        :param language: a Languages member, its name or its tag; the tag is sent.
+        """
         params = list_query(page, page_size, filter, sort, language)
         return await self._arequest("GET", JOBS_PATH, check_job_page, params=params)
 
     async def aretrieve_payment_job(
         self, job_token: str, filter: str | None = None, language: Languages | str | None = None
     ) -> dict[str, Any]:
-        """:meth:`retrieve_payment_job` for the event loop (aiohttp, shared session and token)."""
+        """
+        :meth:`retrieve_payment_job` for the event loop (aiohttp, shared session and token).
+
+        :param job_token: ``jobs-<uuid>``.
+        :param filter: passed to the API untouched.
+        :param language: a Languages member, its name or its tag; the tag is sent.
+        """
         params = retrieve_query(job_token, filter, language)
         return await self._arequest("GET", _job_path(job_token), _job_shape(job_token), params=params)
 
     async def acancel_payment_job(self, job_token: str) -> dict[str, Any]:
-        """:meth:`cancel_payment_job` for the event loop."""
+        """
+        :meth:`cancel_payment_job` for the event loop.
+
+        :param job_token: ``jobs-<uuid>``.
+        """
         validate_job_token(job_token)
         return await self._arequest("DELETE", _job_path(job_token), _job_shape(job_token))
 
@@ -368,12 +407,17 @@ class PayJobsHook(BaseHook):
         return SyncTransport(self.settings)
 
     def close(self) -> None:
+        """Close the hook's HTTP session, if it opened one; a later call opens a new one."""
         if "transport" in self.__dict__:
             self.transport.close()
             del self.__dict__["transport"]
 
     def get_access_token(self, *, force_refresh: bool = False) -> AccessToken:
-        """A cached bearer token, fetched when missing or about to expire."""
+        """
+        A cached bearer token, fetched when missing or about to expire.
+
+        :param force_refresh: fetch a new token even when the cached one is still fresh.
+        """
         credentials = self.settings.credentials
         token = None if force_refresh else TOKEN_CACHE.get(credentials)
         if token is not None:
@@ -396,10 +440,9 @@ class PayJobsHook(BaseHook):
         return token
 
     def _request(self, method: str, path: str, *, shape: Shape, params: dict[str, Any] | None = None) -> Any:
-        for attempt in self.retry_policy.retrying(method, path, self.log):
-            with attempt:
-                return self._send_once(method, path, shape=shape, params=params)
-        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+        return self.retry_policy.call(
+            method, path, self.log, lambda: self._send_once(method, path, shape=shape, params=params)
+        )
 
     def _send_once(
         self,
@@ -441,10 +484,9 @@ class PayJobsHook(BaseHook):
 
         settings = await self.asettings()
         async with shared_async_client(settings) as client:
-            async for attempt in settings.retry_policy.async_retrying(method, path, self.log):
-                with attempt:
-                    return await self._asend_once(client, method, path, shape, params)
-        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+            return await settings.retry_policy.acall(
+                method, path, self.log, lambda: self._asend_once(client, method, path, shape, params)
+            )
 
     async def _asend_once(
         self,
@@ -499,7 +541,12 @@ class _PostTimes:
 
 
 def describe_connection_failure(error: BaseException, settings: PayJobsSettings | None) -> str:
-    """A plain sentence for what went wrong when testing a connection."""
+    """
+    A plain sentence for what went wrong when testing a connection.
+
+    :param error: what the test call raised.
+    :param settings: the connection's settings, when they could be read (they give the URL).
+    """
     where = settings.base_url if settings else "the PayQuicker API"
     if isinstance(error, PayJobsAuthError):
         if error.oauth_error == "invalid_scope":

@@ -22,6 +22,12 @@ class PaymentJobLink(BaseOperatorLink):
     name = "PayQuicker job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """
+        The job's portal URL, or ``""`` when there is no job or no ``portal_url``; never raises.
+
+        :param operator: the task's operator, as Airflow passes it.
+        :param ti_key: the task instance's key, as Airflow passes it.
+        """
         token = getattr(operator, "job_token", None)
         conn_id = getattr(operator, "payjobs_conn_id", None)
         if conn_id is None:  # not one of this provider's operators: what it pushed, if anything
@@ -48,6 +54,10 @@ def push_job_link(ti: Any, portal_url: str | None, job_token: str) -> None:
     """
     Push the job's portal URL to XCom: under ``job_url`` for downstream tasks, and under the
     link's own key so that the UI shows the link while the task is still deferred.
+
+    :param ti: the running task instance (nothing is pushed when None).
+    :param portal_url: the connection's ``portal_url`` pattern; no link when empty.
+    :param job_token: the job's token.
     """
     url = job_url(portal_url, job_token)
     if url and ti is not None:
@@ -56,7 +66,12 @@ def push_job_link(ti: Any, portal_url: str | None, job_token: str) -> None:
 
 
 def job_url(portal_url: str | None, job_token: str) -> str | None:
-    """The portal URL of a job from the pattern (``{job_token}`` placeholder), or None without one."""
+    """
+    The portal URL of a job from the pattern (``{job_token}`` placeholder), or None without one.
+
+    :param portal_url: the pattern; without ``{job_token}``, the token is appended as a path segment.
+    :param job_token: the job's token.
+    """
     if not portal_url:
         return None
     if "{job_token}" in portal_url:

@@ -30,6 +30,7 @@ from airflow_provider_payjobs.exceptions import (
 )
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+from airflow_provider_payjobs.job_events import attach_to_outlets, check_outlets_wait
 from airflow_provider_payjobs.job_status import Outcome, StatusSets
 from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, PaymentJobLink, push_job_link
 from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
@@ -90,6 +91,10 @@ class CreatePaymentJobOperator(BaseOperator):
     :param max_items: refuse a job with more items.
     :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
     :param dry_run: validate and log the summary; create nothing.
+
+    With ``outlets=[Asset(...)]`` (and ``wait_for_completion=True``, which outlets need), the
+    asset event of a successful wait carries the job's summary as its extra (see
+    :func:`~airflow_provider_payjobs.job_events.job_event_payload`).
     """
 
     template_fields: Sequence[str] = ("body", "payjobs_conn_id")
@@ -128,16 +133,27 @@ class CreatePaymentJobOperator(BaseOperator):
         self.max_items = max_items
         self.max_total_amount = dict(max_total_amount) if max_total_amount else None
         self.dry_run = dry_run
+        check_outlets_wait(self.outlets, wait_for_completion)
         self.job_token: str | None = None
         self._task_instance: Any = None  # the running try, for on_kill to read its state back
 
     @cached_property
     def hook(self) -> PayJobsHook:
+        """The hook of ``payjobs_conn_id``, made once per operator."""
         return PayJobsHook(self.payjobs_conn_id)
 
     # --- execute --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        """
+        Create the job, or find the one an earlier try of this task run created; wait if asked.
+
+        Returns the job token, or with ``wait_for_completion`` the final job (after deferring,
+        :meth:`execute_complete` returns it); ``None`` for a dry run.
+
+        :param context: the Airflow context of the running task.
+        """
+        check_outlets_wait(self.outlets, self.wait_for_completion)  # outlets may be added after init
         state = _TaskState(context)
         resubmission = state.get(STATE_RESUBMISSION) or {}
         generation, positions = int(resubmission.get("generation", 0)), resubmission.get("positions")
@@ -157,7 +173,7 @@ class CreatePaymentJobOperator(BaseOperator):
         self._publish(context, job["token"])
         if not self.wait_for_completion:
             return job["token"]
-        return self._wait(job)
+        return self._announce(context, self._wait(job))
 
     def prepare_body(
         self, context: Context, generation: int = 0, positions: Sequence[int] | None = None
@@ -165,6 +181,7 @@ class CreatePaymentJobOperator(BaseOperator):
         """
         The rendered body, with schedule in UTC and a clientPaymentId on every item, checked.
 
+        :param context: the Airflow context of the running task (its ids derive the clientPaymentIds).
         :param generation: 0, or the resubmission whose derived ids to use.
         :param positions: the items to keep (a resubmission pays only unpaid ones); None keeps all.
         """
@@ -335,10 +352,20 @@ class CreatePaymentJobOperator(BaseOperator):
         return self._finish(event)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger fired: the final job, or a failed task."""
+        """
+        Resume after the trigger fired: the final job, or a failed task.
+
+        :param context: the Airflow context of the running task.
+        :param event: the trigger's event (``status``, ``job_token``, ``job``, ``message``).
+        """
         self.job_token = (event or {}).get("job_token") or self.job_token
         self._task_instance = context.get("ti")
-        return self._finish(event)
+        return self._announce(context, self._finish(event))
+
+    def _announce(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
+        """The finished job, its summary put in the asset event of each outlet."""
+        attach_to_outlets(context, self.outlets, job)
+        return job
 
     def _finish(self, event: dict[str, Any] | None) -> dict[str, Any]:
         if event and event.get("status") == TIMEOUT and self.cancel_on_kill:
@@ -370,7 +397,7 @@ class CreatePaymentJobOperator(BaseOperator):
         """
         The worker is stopping this task: cancel its job only if a person marked the task failed
         or skipped, or its ``execution_timeout`` expired; clear, mark success and a worker
-        shutting down let the job go on (see :mod:`airflow_provider_payjobs.user_action`).
+        shutting down let the job go on (see ``airflow_provider_payjobs/user_action.py``).
         """
         if not self.cancel_on_kill or not self.job_token:
             return
@@ -425,6 +452,11 @@ class CancelPaymentJobOperator(BaseOperator):
         self.if_terminal = if_terminal
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """
+        Cancel the job and return it; a job already ended fails the task or is returned (``if_terminal``).
+
+        :param context: the Airflow context of the running task.
+        """
         hook = PayJobsHook(self.payjobs_conn_id)
         job = hook.retrieve_payment_job(self.job_token)
         push_job_link(context.get("ti"), hook.settings.portal_url, self.job_token)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 from collections.abc import Sequence
 
 from airflow_provider_payjobs.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PORT
-from airflow_provider_payjobs.sandbox.faults import FaultSettings, InvalidFaults
+from airflow_provider_payjobs.sandbox.faults import FaultSettings
+from airflow_provider_payjobs.sandbox.limits import OutOfBounds
 from airflow_provider_payjobs.sandbox.state import SandboxConfig, SandboxState
 
 
@@ -90,10 +92,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         latency_ms=arguments.latency_ms,
         seed=arguments.seed,
     )
-    try:
+    try:  # the bounds the admin endpoints hold settings to (docs/sandbox.md)
+        config.check()
         faults.check()
-    except InvalidFaults as error:
+        # Bytes that are not UTF-8 reach argv as lone surrogates; a credential must be text.
+        (arguments.client_id + arguments.client_secret + arguments.scopes).encode("utf-8")
+    except OutOfBounds as error:
         raise SystemExit(f"payjobs-sandbox: {error}") from None
+    except UnicodeEncodeError:
+        raise SystemExit("payjobs-sandbox: --client-id, --client-secret and --scopes must be UTF-8") from None
     with contextlib.suppress(KeyboardInterrupt):
         serve(
             SandboxState(config, faults, frozen_clock=arguments.frozen_clock), arguments.host, arguments.port
@@ -102,15 +109,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _probability(text: str) -> float:
     value = float(text)
-    if not 0 <= value <= 1:
+    if not 0 <= value <= 1:  # NaN included
         raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1, got {text}")
     return value
 
 
 def _non_negative(text: str) -> float:
     value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    if not 0 <= value < math.inf:  # NaN and infinity included; main() checks the upper bounds
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 

@@ -4,51 +4,54 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.sandbox import api
-from airflow_provider_payjobs.sandbox.clock import rfc3339
-from airflow_provider_payjobs.sandbox.faults import InvalidFaults
-from airflow_provider_payjobs.sandbox.state import SandboxState, api_error
+from airflow_provider_payjobs.sandbox.admin_api import admin_endpoints
+from airflow_provider_payjobs.sandbox.errors import Refusal, api_error, oauth_error
+from airflow_provider_payjobs.sandbox.state import SandboxState
+from airflow_provider_payjobs.sandbox.wire import check_accept, check_host, receive_body
 
 Handler = Callable[[Request, SandboxState], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 # Set by the server's protocol to the request's connection, so a fault can drop it (server.py).
 CURRENT_TRANSPORT: contextvars.ContextVar[asyncio.Transport | None] = contextvars.ContextVar(
     "payjobs_sandbox_transport", default=None
 )
 PROXY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-LOOPBACK_HOSTS = ("127.", "::1", "localhost")
+TOKEN_PATH = "/api/v2/auth/connect/token"
 
 
-def api_route(path: str, handler: Handler, method: str, scope: str | None, is_create: bool = False) -> Route:
-    """An API route: faults, then the version/auth/scope checks, then ``handler``; every call logged."""
+def api_endpoint(handler: Handler, scope: str | None, is_create: bool = False) -> Endpoint:
+    """An API endpoint: faults, then the version/auth/scope checks, then ``handler``; every call logged."""
 
     async def endpoint(request: Request) -> Response:
         state: SandboxState = request.app.state.sandbox
-        fault = state.faults.choose(request.method, request.url.path, is_create=is_create)
+        try:
+            check_host(request)  # links in answers are built from it
+        except Refusal as refusal:
+            state.log_request(request, refusal.status_code, None)
+            return await _after_reading_body(request, _refused(request, refusal))
+        fault = state.faults.choose(request.method, request.scope["path"], is_create=is_create)
         if state.faults.settings.latency_ms:
             await asyncio.sleep(state.faults.settings.latency_ms / 1000)
         if fault == "late_commit_504":  # a gateway gives up; the service behind it saves later
             refusal = api.authorize(request, state, scope) if scope else None
             if refusal is None:
-                await request.body()
+                await receive_body(request)
                 _LATE_WORK.add(asyncio.create_task(_handle_late(request, state, handler)))
             response = refusal or api_error(504, "Gateway timeout")
             state.log_request(request, response.status_code, fault)
-            return response
+            return await _after_reading_body(request, response)
         slow = fault == "slow"
         if slow:  # a server that takes its time, then acts: the client may have given up by then
-            await request.body()  # received in full before the wait, as a real server would have it
+            await receive_body(request)  # received in full before the wait, as a real server would have it
             await asyncio.sleep(state.faults.settings.slow_seconds)
             fault = None
         if fault and not fault.startswith("commit_then_"):
@@ -61,9 +64,37 @@ def api_route(path: str, handler: Handler, method: str, scope: str | None, is_cr
                 fault = None  # nothing was committed, so nothing to fail after
         logged_fault = "slow" if slow else fault
         state.log_request(request, None if response is None else response.status_code, logged_fault)
-        return response if response is not None else await _drop_connection()
+        if response is None:
+            return await _drop_connection()
+        return await _after_reading_body(request, response)
 
-    return Route(path, endpoint, methods=[method])
+    return endpoint
+
+
+async def _after_reading_body(request: Request, response: Response) -> Response:
+    """
+    ``response``, once the request body is read to its end (up to a bound).
+
+    A server that answers and closes with request bytes still unread makes the kernel reset the
+    connection, and the client may lose the answer: an early refusal must still be seen.
+    """
+    await receive_body(request)
+    return response
+
+
+def grouped_routes(endpoints: list[tuple[str, str, Endpoint]]) -> list[Route]:
+    """One route per path, dispatching on the method, so that a 405's ``Allow`` lists every method."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for path, method, endpoint in endpoints:
+        by_path.setdefault(path, {})[method] = endpoint
+
+    def route(path: str, methods: dict[str, Endpoint]) -> Route:
+        async def dispatch(request: Request) -> Response:
+            return await methods["GET" if request.method == "HEAD" else request.method](request)
+
+        return Route(path, dispatch, methods=list(methods))
+
+    return [route(path, methods) for path, methods in by_path.items()]
 
 
 async def _answer(request: Request, state: SandboxState, handler: Handler, scope: str | None) -> Response:
@@ -71,9 +102,18 @@ async def _answer(request: Request, state: SandboxState, handler: Handler, scope
     if refusal is not None:
         return refusal
     try:
+        if scope:
+            check_accept(request)
         return await handler(request, state)
-    except PayJobsValidationError as error:
-        return api_error(400, str(error))
+    except Refusal as refused:
+        return _refused(request, refused)
+
+
+def _refused(request: Request, refusal: Refusal) -> Response:
+    """A refusal as the path answers errors: RFC 6749 on the token endpoint, else ApiErrorResult."""
+    if request.scope["path"] == TOKEN_PATH:
+        return oauth_error(refusal.status_code, "invalid_request", refusal.message, refusal.headers)
+    return api_error(refusal.status_code, refusal.message, refusal.headers)
 
 
 _LATE_WORK: set[asyncio.Task[None]] = set()  # strong references until the late work is done
@@ -131,110 +171,35 @@ async def _drop_connection() -> Response:
     return Response(status_code=500)
 
 
-def admin_route(path: str, handler: Callable[[Request, SandboxState], Awaitable[Any]], method: str) -> Route:
-    """A ``/_sandbox/`` route: loopback clients only, no auth, bad values answer 400."""
-
-    async def endpoint(request: Request) -> Response:
-        client = request.client.host if request.client else ""
-        if not client.startswith(LOOPBACK_HOSTS):
-            return JSONResponse({"error": "admin endpoints answer loopback clients only"}, status_code=403)
-        try:
-            return JSONResponse(await handler(request, request.app.state.sandbox))
-        except (InvalidFaults, ValueError, TypeError) as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
-
-    return Route(path, endpoint, methods=[method])
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    value = json.loads(body) if body else {}
-    if not isinstance(value, dict):
-        raise ValueError("the body must be a JSON object")
-    return value
-
-
-async def get_faults(request: Request, state: SandboxState) -> dict[str, Any]:
-    return asdict(state.faults.settings)
-
-
-async def put_faults(request: Request, state: SandboxState) -> dict[str, Any]:
-    return asdict(state.faults.update(await _json_object(request)))
-
-
-async def get_config(request: Request, state: SandboxState) -> dict[str, Any]:
-    return state.config.public()
-
-
-async def put_config(request: Request, state: SandboxState) -> dict[str, Any]:
-    state.config = state.config.updated(await _json_object(request))
-    return state.config.public()
-
-
-async def post_clock(request: Request, state: SandboxState) -> dict[str, Any]:
-    changes = await _json_object(request)
-    if "frozen" in changes:
-        state.clock.freeze(bool(changes["frozen"]))
-    advance = changes.get("advance", 0)
-    if isinstance(advance, bool) or not isinstance(advance, (int, float)) or advance < 0:
-        raise ValueError(f"advance must be a number of seconds >= 0, got {advance!r}")
-    return {"now": rfc3339(state.clock.advance(advance)), "frozen": state.clock.frozen}
-
-
-async def get_requests(request: Request, state: SandboxState) -> list[dict[str, Any]]:
-    return state.requests()
-
-
-async def delete_requests(request: Request, state: SandboxState) -> dict[str, Any]:
-    state.clear_requests()
-    return {"cleared": True}
-
-
-async def get_ledger(request: Request, state: SandboxState) -> list[dict[str, Any]]:
-    return state.store.ledger()
-
-
-async def expire_tokens(request: Request, state: SandboxState) -> dict[str, Any]:
-    state.tokens.expire_all()
-    return {"expired": True}
-
-
-async def reset(request: Request, state: SandboxState) -> dict[str, Any]:
-    state.reset()
-    return {"reset": True}
-
-
 async def _http_error(request: Request, error: HTTPException) -> Response:
-    return api_error(error.status_code, str(error.detail))
+    """Unknown paths (404) and wrong methods (405, with ``Allow``), answered as the path's errors are."""
+    refusal = Refusal(error.status_code, str(error.detail), dict(error.headers or {}))
+    return await _after_reading_body(request, _refused(request, refusal))
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
+    # A bug of the sandbox: no input may lead here (the property tests hold it to that).
     return api_error(500, f"Unexpected sandbox error ({type(error).__name__})")
 
 
 def build_app(state: SandboxState) -> Starlette:
     """The sandbox as an ASGI application."""
     jobs = "/api/v2/payments/jobs"
-    routes = [
-        api_route("/api/v2/auth/connect/token", api.token, "POST", scope=None),
-        api_route(jobs, api.list_jobs, "GET", scope="readonly"),
-        api_route(jobs, api.create_job, "POST", scope="modify", is_create=True),
-        api_route(jobs + "/{job_token}", api.retrieve_job, "GET", scope="readonly"),
-        api_route(jobs + "/{job_token}", api.cancel_job, "DELETE", scope="modify"),
-        admin_route("/_sandbox/faults", get_faults, "GET"),
-        admin_route("/_sandbox/faults", put_faults, "PUT"),
-        admin_route("/_sandbox/config", get_config, "GET"),
-        admin_route("/_sandbox/config", put_config, "PUT"),
-        admin_route("/_sandbox/clock", post_clock, "POST"),
-        admin_route("/_sandbox/requests", get_requests, "GET"),
-        admin_route("/_sandbox/requests", delete_requests, "DELETE"),
-        admin_route("/_sandbox/ledger", get_ledger, "GET"),
-        admin_route("/_sandbox/tokens/expire", expire_tokens, "POST"),
-        admin_route("/_sandbox/reset", reset, "POST"),
-    ]
+    routes = grouped_routes(
+        [
+            (TOKEN_PATH, "POST", api_endpoint(api.token, scope=None)),
+            (jobs, "GET", api_endpoint(api.list_jobs, scope="readonly")),
+            (jobs, "POST", api_endpoint(api.create_job, scope="modify", is_create=True)),
+            (jobs + "/{job_token}", "GET", api_endpoint(api.retrieve_job, scope="readonly")),
+            (jobs + "/{job_token}", "DELETE", api_endpoint(api.cancel_job, scope="modify")),
+            *admin_endpoints(),
+        ]
+    )
     # Unknown paths, wrong methods and crashes answer an ApiErrorResult too, as every non-2xx must.
     app = Starlette(
         routes=routes, exception_handlers={HTTPException: _http_error, Exception: _unexpected_error}
     )
+    # No 307 to the path with or without a trailing slash (its Location would come from Host): a 404.
+    app.router.redirect_slashes = False
     app.state.sandbox = state
     return app

@@ -6,6 +6,10 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+from airflow_provider_payjobs.sandbox.limits import CLOCK_END_YEAR, OutOfBounds
+
+CLOCK_END = datetime(CLOCK_END_YEAR, 1, 1, tzinfo=timezone.utc)
+
 
 class SandboxClock:
     """
@@ -31,7 +35,10 @@ class SandboxClock:
             return self._origin + timedelta(seconds=self._elapsed())
 
     def advance(self, seconds: float) -> datetime:
+        """Move time on by ``seconds``; refused (:class:`OutOfBounds`) where it would reach ``CLOCK_END``."""
         with self._lock:
+            if self._origin + timedelta(seconds=self._elapsed() + seconds) >= CLOCK_END:
+                raise OutOfBounds(f"advance would move the clock past {CLOCK_END_YEAR - 1}")
             self._offset += seconds
         return self.now()
 

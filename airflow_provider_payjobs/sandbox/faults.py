@@ -7,6 +7,19 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from airflow_provider_payjobs.sandbox.limits import (
+    MAX_LATENCY_MS,
+    MAX_RETRY_AFTER_SECONDS,
+    MAX_RULE_TEXT,
+    MAX_RULE_TIMES,
+    MAX_SCRIPT_RULES,
+    MAX_SEED,
+    MAX_SLOW_SECONDS,
+    OutOfBounds,
+    bounded_number,
+    describe,
+)
+
 PROBABILITIES = ("error_500", "error_502", "error_503", "error_429", "drop_connection", "commit_then_fail")
 SCRIPTED_FAULTS = frozenset(
     {
@@ -27,10 +40,17 @@ SCRIPTED_FAULTS = frozenset(
     }
 )
 COMMIT_THEN_FAIL_MODES = ("500", "drop", "either")
+# Seconds (or milliseconds) settings and their bounds.
+DURATIONS = {
+    "retry_after_seconds": MAX_RETRY_AFTER_SECONDS,
+    "latency_ms": MAX_LATENCY_MS,
+    "slow_seconds": MAX_SLOW_SECONDS,
+}
+RULE_KEYS = frozenset({"fault", "method", "path", "times"})
 RANDOM_FAULT_PREFIX = "/api/v2/payments"
 
 
-class InvalidFaults(ValueError):
+class InvalidFaults(OutOfBounds):
     """Fault settings that make no sense; the message says which and why."""
 
 
@@ -67,20 +87,23 @@ class FaultSettings:
         return merged
 
     def check(self) -> None:
-        for name in PROBABILITIES:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise InvalidFaults(f"{name} must be a probability from 0 to 1, got {value!r}")
-        for name in ("retry_after_seconds", "latency_ms", "slow_seconds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InvalidFaults(f"{name} must be a number >= 0, got {value!r}")
-        if self.commit_then_fail_mode not in COMMIT_THEN_FAIL_MODES:
+        """Every setting within its bounds (docs/sandbox.md), else :class:`InvalidFaults`."""
+        try:
+            for name in PROBABILITIES:
+                bounded_number(f"{name} (a probability)", getattr(self, name), 0, 1)
+            for name, highest in DURATIONS.items():
+                bounded_number(name, getattr(self, name), 0, highest)
+            if self.seed is not None:
+                bounded_number("seed", self.seed, -MAX_SEED, MAX_SEED, integer=True)
+        except OutOfBounds as error:
+            raise InvalidFaults(str(error)) from None
+        if (
+            not isinstance(self.commit_then_fail_mode, str)
+            or self.commit_then_fail_mode not in COMMIT_THEN_FAIL_MODES
+        ):
             raise InvalidFaults(f"commit_then_fail_mode must be one of {', '.join(COMMIT_THEN_FAIL_MODES)}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
-            raise InvalidFaults(f"seed must be an integer, got {self.seed!r}")
-        if not isinstance(self.script, list):
-            raise InvalidFaults("script must be a list of rules")
+        if not isinstance(self.script, list) or len(self.script) > MAX_SCRIPT_RULES:
+            raise InvalidFaults(f"script must be a list of at most {MAX_SCRIPT_RULES} rules")
         self.script = [_checked_rule(rule) for rule in self.script]
 
 
@@ -140,13 +163,27 @@ class FaultInjector:
 
 
 def _checked_rule(rule: Any) -> dict[str, Any]:
-    if not isinstance(rule, dict) or rule.get("fault") not in SCRIPTED_FAULTS:
+    if (
+        not isinstance(rule, dict)
+        or not isinstance(rule.get("fault"), str)
+        or rule["fault"] not in SCRIPTED_FAULTS
+    ):
         raise InvalidFaults(
-            f"a script rule needs a fault from {', '.join(sorted(SCRIPTED_FAULTS))}; got {rule!r}"
+            f"a script rule needs a fault from {', '.join(sorted(SCRIPTED_FAULTS))}; got {describe(rule)}"
         )
-    times = rule.get("times", 1)
-    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-        raise InvalidFaults(f"a script rule's times must be an integer >= 1; got {times!r}")
+    unknown = sorted(set(rule) - RULE_KEYS)
+    if unknown:
+        raise InvalidFaults(f"a script rule takes {', '.join(sorted(RULE_KEYS))}; got {describe(unknown[0])}")
+    for name in ("method", "path"):
+        text = rule.get(name)
+        if text is not None and (not isinstance(text, str) or not 0 < len(text) <= MAX_RULE_TEXT):
+            raise InvalidFaults(
+                f"a script rule's {name} must be text of 1 to {MAX_RULE_TEXT} characters or null"
+            )
+    try:
+        times = bounded_number("a script rule's times", rule.get("times", 1), 1, MAX_RULE_TIMES, integer=True)
+    except OutOfBounds as error:
+        raise InvalidFaults(str(error)) from None
     return {"fault": rule["fault"], "method": rule.get("method"), "path": rule.get("path"), "times": times}
 
 

@@ -13,19 +13,27 @@ import time
 from types import TracebackType
 from typing import Any
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from airflow_provider_payjobs.sandbox.admin import SandboxAdmin
 from airflow_provider_payjobs.sandbox.app import CURRENT_TRANSPORT, build_app
+from airflow_provider_payjobs.sandbox.errors import api_error_body
 from airflow_provider_payjobs.sandbox.state import SandboxState
 
 READY_PREFIX = "PayQuicker sandbox ready at "
 START_TIMEOUT_SECONDS = 30.0
+LINGER_SECONDS = 2.0
 
 
 class DroppableH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, exposing each request's connection so a fault can drop it."""
+    """
+    uvicorn's h11 protocol, exposing each request's connection so a fault can drop it.
+
+    A request that is not even valid HTTP/1.1 (non-ASCII bytes in the request line, a header too
+    long) is refused here, before the application: with an ApiErrorResult, as every error is.
+    """
 
     def handle_events(self) -> None:
         # The request task created inside copies this context, and with it the transport.
@@ -34,6 +42,27 @@ class DroppableH11Protocol(H11Protocol):
             super().handle_events()
         finally:
             CURRENT_TRANSPORT.reset(marker)
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps(api_error_body(400, f"request: not valid HTTP/1.1 ({msg})")).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event))
+        # A lingering close: closing with the rest of the request unread would make the kernel
+        # reset the connection, and the client could lose the answer. Half-close, drop what still
+        # comes, and close when the client does (or after a moment).
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        if not getattr(self, "_lingering", False):
+            super().data_received(data)
 
 
 def bind(host: str, port: int) -> socket.socket:

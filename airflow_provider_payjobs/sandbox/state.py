@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
-from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from airflow_provider_payjobs.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from airflow_provider_payjobs.sandbox.clock import SandboxClock, rfc3339
+from airflow_provider_payjobs.sandbox.clock import SandboxClock
 from airflow_provider_payjobs.sandbox.faults import FaultInjector, FaultSettings
+from airflow_provider_payjobs.sandbox.limits import (
+    MAX_STEP_SECONDS,
+    MAX_TOKEN_TTL,
+    OutOfBounds,
+    bounded_number,
+)
 from airflow_provider_payjobs.sandbox.store import JobStore, TokenStore
 
 # Settings a running sandbox lets the admin endpoint change.
@@ -45,21 +48,20 @@ class SandboxConfig:
         return {name: getattr(self, name) for name in CHANGEABLE_CONFIG}
 
     def updated(self, changes: dict[str, Any]) -> SandboxConfig:
+        """A copy with ``changes`` applied, checked; this one is left as it was."""
         unknown = sorted(set(changes) - set(CHANGEABLE_CONFIG))
         if unknown:
-            raise ValueError(f"unknown config {unknown[0]!r} (changeable: {', '.join(CHANGEABLE_CONFIG)})")
+            raise OutOfBounds(f"unknown config {unknown[0]!r} (changeable: {', '.join(CHANGEABLE_CONFIG)})")
         new = replace(self, **changes)
-        if not isinstance(new.accept_duplicate_client_ids, bool):
-            raise ValueError("accept_duplicate_client_ids must be true or false")
-        if (
-            isinstance(new.step_seconds, bool)
-            or not isinstance(new.step_seconds, (int, float))
-            or new.step_seconds < 0
-        ):
-            raise ValueError("step_seconds must be a number >= 0")
-        if isinstance(new.token_ttl, bool) or not isinstance(new.token_ttl, int) or new.token_ttl < 1:
-            raise ValueError("token_ttl must be an integer >= 1")
+        new.check()
         return new
+
+    def check(self) -> None:
+        """Every setting within its bounds (docs/sandbox.md), else :class:`OutOfBounds`."""
+        if not isinstance(self.accept_duplicate_client_ids, bool):
+            raise OutOfBounds("accept_duplicate_client_ids must be true or false")
+        bounded_number("step_seconds", self.step_seconds, 0, MAX_STEP_SECONDS)
+        bounded_number("token_ttl", self.token_ttl, 1, MAX_TOKEN_TTL, integer=True)
 
 
 class SandboxState:
@@ -85,8 +87,9 @@ class SandboxState:
     def log_request(self, request: Request, status: int | None, fault: str | None) -> None:
         entry = {
             "method": request.method,
-            "path": request.url.path,
-            "query": request.url.query,
+            # From the scope, not request.url, which parses the Host header.
+            "path": request.scope["path"],
+            "query": request.scope["query_string"].decode("latin-1"),
             "status": status,
             "fault": fault,
         }
@@ -112,24 +115,9 @@ class SandboxState:
 
     @staticmethod
     def base_url(request: Request) -> str:
+        """Where links point: from the Host header (checked on arrival), else the server's address."""
         return str(request.base_url).rstrip("/") + "/api/v2"
 
     @staticmethod
     def request_ref() -> str:
         return str(uuid.uuid4())
-
-
-def api_error(status_code: int, message: str) -> JSONResponse:
-    """An ApiErrorResult answer, as the contract spells it."""
-    return JSONResponse(
-        {
-            "severity": "ERROR",
-            "error": HTTPStatus(status_code).phrase,
-            "code": status_code,
-            "message": message,
-            "referenceId": str(uuid.uuid4()),
-            "timestamp": rfc3339(datetime.now(timezone.utc)),
-            "requestRef": str(uuid.uuid4()),
-        },
-        status_code=status_code,
-    )

@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow_provider_payjobs.models import JobStatus, TransferStatus
 from airflow_provider_payjobs.sandbox.clock import SandboxClock, rfc3339
-from airflow_provider_payjobs.validation import parse_rfc3339
+from airflow_provider_payjobs.sandbox.contract import (
+    TERMINAL_JOB_STATUSES,
+    JobRequest,
+    JobStatus,
+    TransferStatus,
+)
 
 PORTAL_ID = "sandbox-portal"
 # Documented magic memos (docs/sandbox.md).
@@ -95,9 +99,9 @@ class JobStore:
     holders: dict[str, str] = field(default_factory=dict)  # clientPaymentId -> first job holding it
     lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def create(self, body: dict[str, Any], *, step_seconds: float, deduplicate: bool) -> Job:
+    def create(self, request: JobRequest, *, step_seconds: float, deduplicate: bool) -> Job:
         with self.lock:
-            ids = [item.get("clientPaymentId") for item in body["items"] if item.get("clientPaymentId")]
+            ids = [item["clientPaymentId"] for item in request.items if item.get("clientPaymentId")]
             if deduplicate:
                 seen: set[str] = set()
                 for payment_id in ids:
@@ -112,14 +116,14 @@ class JobStore:
                         )
                     seen.add(payment_id)
             now = self.clock.now()
-            not_before = parse_rfc3339(body["notBefore"], "notBefore") if body.get("notBefore") else None
+            not_before = request.not_before
             job = Job(
                 token=f"jobs-{uuid.uuid4()}",
                 created=now,
                 starts=max(now, not_before) if not_before else now,
                 not_before=not_before,
                 step_seconds=step_seconds,
-                items=[_new_item(item, now) for item in body["items"]],
+                items=[_new_item(item, now) for item in request.items],
             )
             self.jobs[job.token] = job
             for payment_id in ids:
@@ -130,7 +134,7 @@ class JobStore:
         with self.lock:
             job = self.jobs[token]
             status = job.status_at(self.clock.now())
-            if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
+            if status in TERMINAL_JOB_STATUSES:
                 raise CannotCancel(f"Job {token} is {status.value} and can no longer be cancelled")
             job.cancelled_at = self.clock.now()
             return job
@@ -218,12 +222,15 @@ class TokenStore:
 
     clock: SandboxClock
     tokens: dict[str, tuple[frozenset[str], datetime]] = field(default_factory=dict)
+    issued: dict[str, datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue(self, scopes: frozenset[str], ttl_seconds: int) -> str:
         token = uuid.uuid4().hex + uuid.uuid4().hex
+        now = self.clock.now()
         with self.lock:
-            self.tokens[token] = (scopes, self.clock.now() + timedelta(seconds=ttl_seconds))
+            self.tokens[token] = (scopes, now + timedelta(seconds=ttl_seconds))
+            self.issued[token] = now
         return token
 
     def scopes_of(self, token: str) -> frozenset[str] | None:
@@ -237,3 +244,10 @@ class TokenStore:
     def expire_all(self) -> None:
         with self.lock:
             self.tokens.clear()
+            self.issued.clear()
+
+    def expire_issued_before(self, moment: datetime) -> None:
+        """Tokens expire by age, as real ones do: a token issued at or after ``moment`` lives on."""
+        with self.lock:
+            for token in [token for token, issued in self.issued.items() if issued < moment]:
+                del self.tokens[token], self.issued[token]

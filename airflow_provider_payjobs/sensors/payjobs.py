@@ -18,6 +18,7 @@ from airflow_provider_payjobs.compat import (
 )
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
+from airflow_provider_payjobs.job_events import attach_to_outlets
 from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
 from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
@@ -38,6 +39,9 @@ class PaymentJobSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of the worker.
     :param fail_on_failed_items: fail when the job completed but an item did not pay (FAILED,
         CANCELLED, EXPIRED, VOIDED or RETURNED); False accepts such a job as success.
+
+    With ``outlets=[Asset(...)]``, the asset event of a successful wait carries the job's summary
+    as its extra (see :func:`~airflow_provider_payjobs.job_events.job_event_payload`).
     """
 
     template_fields: Sequence[str] = ("job_token", "payjobs_conn_id")
@@ -63,12 +67,18 @@ class PaymentJobSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> PayJobsHook:
+        """The hook of ``payjobs_conn_id``, made once per sensor."""
         return PayJobsHook(self.payjobs_conn_id)
 
     def execute(self, context: Context) -> Any:
+        """
+        Wait for the job: poke in the worker, or look once and defer to the triggerer.
+
+        :param context: the Airflow context of the running task.
+        """
         push_job_link(context.get("ti"), self.hook.settings.portal_url, self.job_token)
         if not self.deferrable:
-            return super().execute(context)
+            return self._announce(context, super().execute(context))
         try:
             first_look = self.poke(context)
         except AirflowFailException as error:
@@ -79,7 +89,7 @@ class PaymentJobSensor(BaseSensorOperator):
                 raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
             raise
         if first_look:
-            return first_look.xcom_value
+            return self._announce(context, first_look.xcom_value)
         success, failure = self.status_sets.names()
         # Loaded only when deferring: DAG files are parsed without the triggerer's classes.
         from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
@@ -99,6 +109,11 @@ class PaymentJobSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        """
+        Look at the job once: done with the job as XCom value, False to wait, or a failed task.
+
+        :param context: the Airflow context of the running task.
+        """
         wait = JobWait(self.job_token, self.status_sets, end_time=float("inf"), log=self.log)
         try:
             event = wait.observe(self.hook.retrieve_payment_job(self.job_token))
@@ -113,7 +128,18 @@ class PaymentJobSensor(BaseSensorOperator):
         return job_from_event(event, self.status_sets)  # an error event: raises
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger fired: the final job, or a failed (or, with soft_fail, skipped) task."""
+        """
+        Resume after the trigger fired: the final job, or a failed (or, with soft_fail, skipped) task.
+
+        :param context: the Airflow context of the running task.
+        :param event: the trigger's event (``status``, ``job_token``, ``job``, ``message``).
+        """
         if event and event.get("status") == TIMEOUT:
             raise AirflowSensorTimeout(event.get("message"))
-        return job_from_event(event, self.status_sets)
+        return self._announce(context, job_from_event(event, self.status_sets))
+
+    def _announce(self, context: Context, job: Any) -> Any:
+        """The finished job, its summary put in the asset event of each outlet."""
+        if isinstance(job, dict):
+            attach_to_outlets(context, self.outlets, job)
+        return job
