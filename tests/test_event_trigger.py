@@ -175,13 +175,18 @@ def test_a_job_that_finishes_between_two_pages_is_reported_once(sandbox) -> None
     assert sorted(watcher.jobs) == sorted(jobs) and twice(watcher.jobs) == []
 
 
-def test_transient_errors_delay_reports_and_lose_nothing(sandbox, capsys) -> None:
-    hook = PayJobsHook()
+def one_job_finished_after_the_first_poll(sandbox) -> tuple[StateStore, Watcher, str]:
+    """A watcher that polled once, then one job that was created and finished."""
     store = StateStore()
     watcher = Watcher(store)
     asyncio.run(watcher.poll())
-    token = create(hook, 1)
+    token = create(PayJobsHook(), 1)
     sandbox.admin.advance_clock(FINISH)
+    return store, watcher, token
+
+
+def test_transient_errors_delay_reports_and_lose_nothing(sandbox, capsys) -> None:
+    store, watcher, token = one_job_finished_after_the_first_poll(sandbox)
     # Every attempt of one list call fails (the hook tries 4 times): the poll fails as a whole.
     sandbox.admin.script_faults(
         {"fault": "503", "method": "GET", "path": "/api/v2/payments/jobs", "times": 4}
@@ -306,12 +311,7 @@ def test_watchers_of_one_asset_with_other_arguments_keep_their_own_cursors(sandb
 
 
 def test_nothing_fires_until_the_cursor_is_saved(sandbox, capsys) -> None:
-    hook = PayJobsHook()
-    store = StateStore()
-    watcher = Watcher(store)
-    asyncio.run(watcher.poll())
-    token = create(hook, 1)
-    sandbox.admin.advance_clock(FINISH)
+    store, watcher, token = one_job_finished_after_the_first_poll(sandbox)
     store.fail_sets = 2
     assert asyncio.run(watcher.polls(2)) == [], "not saved: not fired"
     assert "not reported now, so that none is ever reported twice" in logged(capsys)
