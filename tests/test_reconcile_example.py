@@ -13,11 +13,13 @@ RECONCILE = EXAMPLE_DAGS / "example_payjobs_reconcile.py"
 
 
 def test_the_dag_is_scheduled_on_an_asset_watched_by_the_payout_trigger() -> None:
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.serialization import serialized_objects
     from airflow.triggers.base import BaseEventTrigger
 
+    # Airflow 3.3 names the serializer DagSerialization; 3.0 and 3.1, SerializedDAG.
+    serializer = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
     dag = load_dag(RECONCILE, "example_payjobs_reconcile")
-    stored = json.loads(json.dumps(DagSerialization.to_dict(dag)))  # what the dag-processor saves
+    stored = json.loads(json.dumps(serializer.to_dict(dag)))  # what the dag-processor saves
     found = list(values_of(stored, "watchers"))
     assert len(found) == 1
     watchers = found[0]
