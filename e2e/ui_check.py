@@ -109,6 +109,7 @@ class UiChecks:
         page.keyboard.type("PayQuicker Payment Jobs")
         page.get_by_role("option", name="PayQuicker Payment Jobs").click()
         page.get_by_text("Standard Fields").wait_for()
+        page.locator("label", has_text="Client Secret").first.wait_for()  # all_inner_texts() does not wait
         labels = _labels(page)
         assert {"Base URL (optional)", "Client ID", "Client Secret"} <= labels, labels
         hidden = labels & {"Schema", "Port", "Host", "Login", "Password"}
@@ -118,6 +119,7 @@ class UiChecks:
         environment = page.locator("input[name=element_environment]")
         assert environment.input_value() == "sandbox", environment.input_value()
         page.locator("#element_environment").click(force=True)
+        page.get_by_role("option").last.wait_for()  # the menu renders after the click; reading does not wait
         options = page.get_by_role("option").all_inner_texts()
         assert options == ["production", "sandbox", "uat", "development"], options
         page.get_by_role("option", name="sandbox").click()  # closes the menu, keeps the value
