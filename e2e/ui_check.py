@@ -118,9 +118,7 @@ class UiChecks:
         page.get_by_text("Extra Fields", exact=True).click()
         environment = page.locator("input[name=element_environment]")
         assert environment.input_value() == "sandbox", environment.input_value()
-        page.locator("#element_environment").click(force=True)
-        page.get_by_role("option").last.wait_for()  # the menu renders after the click; reading does not wait
-        options = page.get_by_role("option").all_inner_texts()
+        options = self._open_menu(page.locator("#element_environment")).all_inner_texts()
         assert options == ["production", "sandbox", "uat", "development"], options
         page.get_by_role("option", name="sandbox").click()  # closes the menu, keeps the value
         verify = page.locator("label#switch\\:element_verify")
@@ -133,6 +131,27 @@ class UiChecks:
         shown.append(self.screenshot("connection-form-extra-defaults"))
         page.keyboard.press("Escape")
         return f"labels, hidden fields and defaults right (environment sandbox, Verify TLS on); {shown[-1]}"
+
+    def _open_menu(self, trigger: Any, attempts: int = 5) -> Any:
+        """
+        Open a select's menu and return its options, once they are shown.
+
+        The Extra Fields section is still unfolding when the trigger is first clickable, and a
+        click in that moment can land while nothing opens (one run in three on a quiet machine).
+        A menu that has not opened 3 s after a click did not get it: click again, a few times.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        options = self.page.get_by_role("option")
+        trigger.scroll_into_view_if_needed()  # waits until the trigger stands still
+        for _ in range(attempts):
+            trigger.click(force=True)  # react-select's overlay would fail the actionability check
+            try:
+                options.last.wait_for(timeout=3_000)
+                return options
+            except PlaywrightTimeout:
+                continue
+        raise AssertionError(f"the menu did not open after {attempts} clicks")
 
     def link_while_deferred(self) -> str:
         self.payout = self.cases.deferred_payout()
