@@ -36,8 +36,8 @@ with DAG(
     },
     tags=["example", "payjobs"],
 ) as dag:
-
-    @task
+    # Each task's result is one XCom, passed on whole: nothing reads its keys one by one.
+    @task(multiple_outputs=False)
     def build_items(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The create body: one gateway payment per payee."""
         payees = (params or {})["payees"]
@@ -67,7 +67,7 @@ with DAG(
         retries=2,
     )
 
-    @task
+    @task(multiple_outputs=False)
     def report(job: dict[str, Any] | None, ti: Any = None) -> dict[str, Any]:
         """Print and return the payout summary."""
         if job is None:

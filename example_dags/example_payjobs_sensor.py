@@ -31,7 +31,8 @@ with DAG(
         timeout=600,
     )
 
-    @task
+    # The summary is one XCom, read whole: not one XCom per key.
+    @task(multiple_outputs=False)
     def reconcile_books(job: dict[str, Any]) -> dict[str, Any]:
         """Stand-in for booking the payout once it finished."""
         summary = summarize_job(job)
