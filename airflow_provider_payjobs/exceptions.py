@@ -222,10 +222,6 @@ class PayJobsTransportError(PayJobsError):
         return self.kind not in self.NEVER_SENT_KINDS
 
 
-class PayJobsJobFailedError(PayJobsError):
-    """A payment job ended in a failure status (FAILED, CANCELLED, or one never documented)."""
-
-
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
