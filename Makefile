@@ -84,5 +84,20 @@ docs: $(DOCS_STAMP)
 	    "docs/contributing.md says what each kind means." >&2; exit 1; }
 	@echo "Documentation built: $(DOCS_OUTPUT)/index.html"
 
+# The release files: python -m build makes the sdist, then the wheel from that sdist (which shows
+# the sdist builds), each in its own isolated environment, into an emptied dist/. Then twine's and
+# check-wheel-contents' checks, where any warning fails.
+DIST_STAMP := $(VENV)/.dist-installed
+$(DIST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q "build>=1.2" "twine>=6" "check-wheel-contents>=0.6"
+	touch $@
+
+.PHONY: dist
+dist: $(DIST_STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/check-wheel-contents dist/*.whl
+
 clean:
-	rm -rf $(VENV) .venv-* .airflow .e2e *.egg-info .pytest_cache .ruff_cache build/docs
+	rm -rf $(VENV) .venv-* .airflow .e2e *.egg-info .pytest_cache .ruff_cache build dist
