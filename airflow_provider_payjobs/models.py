@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import Enum
 from functools import lru_cache
 from importlib.resources import files
+from types import MappingProxyType
 
 API_VERSION = "2026.02.01"
 API_VERSION_HEADER = "X-MyPayQuicker-Version"
@@ -144,3 +146,23 @@ def currencies() -> frozenset[str]:
     """
     text = files("airflow_provider_payjobs").joinpath("currencies.txt").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip()) - {UNDEFINED_CURRENCY}
+
+
+@lru_cache(maxsize=1)
+def minor_units() -> Mapping[str, int]:
+    """
+    The ISO 4217 minor unit of every code of :func:`currencies`: how many fraction digits an amount
+    in it may have (JPY 0, USD 2, KWD 3). Read from ``minor_units.txt``, one ``CODE DIGITS`` line
+    per code, whose header names its sources and what codes ISO does not list are given.
+    """
+    text = files("airflow_provider_payjobs").joinpath("minor_units.txt").read_text(encoding="utf-8")
+    table: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.split("#", 1)[0].split()
+        if not content:
+            continue
+        # A packaging mistake, not user input: fail loudly at first use rather than guess.
+        if len(content) != 2 or not (content[1].isascii() and content[1].isdigit()) or content[0] in table:
+            raise ValueError(f"minor_units.txt line {number} is not a new `CODE DIGITS` line: {line!r}")
+        table[content[0]] = int(content[1])
+    return MappingProxyType(table)
