@@ -13,6 +13,7 @@ import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from airflow_provider_payjobs.auth import AccessToken, parse_token_answer
@@ -54,12 +55,95 @@ class Answer:
 def encoded_body(
     json_body: Any, form: Mapping[str, str] | None, headers: Mapping[str, str]
 ) -> tuple[Any, Mapping[str, str]]:
-    """The request body both transports send (JSON bytes, or form fields) and its headers."""
+    """
+    The request body both transports send (JSON bytes, or form fields) and its headers.
+
+    JSON is compact and ASCII, as ``json.dumps(..., separators=(",", ":"))`` writes it, except that
+    a :class:`~decimal.Decimal` (an amount, as validation leaves it) is a JSON number with exactly
+    its digits in plain notation: ``Decimal("0.3")`` is ``0.3``, ``Decimal("1E+2")`` is ``100``.
+
+    :raises ValueError: a NaN or infinity (a float or a Decimal), which JSON has no number for.
+    :raises TypeError: a value JSON cannot carry.
+    """
     if json_body is None:
         return form, headers
-    # Validation guarantees finite numbers and encodable text; allow_nan=False keeps it honest.
-    data = json.dumps(json_body, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    return data, {**headers, "content-type": "application/json"}
+    parts: list[str] = []
+    _encode_json(json_body, parts)
+    return "".join(parts).encode("ascii"), {**headers, "content-type": "application/json"}
+
+
+def _encode_json(value: Any, parts: list[str]) -> None:
+    """Append the JSON text of ``value`` to ``parts``; the exact types first, they are most of a body."""
+    kind = type(value)
+    if kind is str:
+        parts.append(_json_string(value))
+    elif kind is dict:
+        _encode_object(value, parts)
+    elif kind is Decimal:
+        parts.append(_json_decimal(value))
+    elif kind is list or kind is tuple:
+        _encode_array(value, parts)
+    elif value is None or value is True or value is False:
+        parts.append(_JSON_CONSTANTS[value])
+    else:
+        _encode_other(value, parts)
+
+
+def _encode_object(value: Mapping[Any, Any], parts: list[str]) -> None:
+    parts.append("{")
+    separator = ""
+    for key, element in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"keys must be str, not {type(key).__name__}")
+        parts.append(f"{separator}{_json_string(key)}:")
+        separator = ","
+        if type(element) is str:  # inline: most values of an item are text
+            parts.append(_json_string(element))
+        else:
+            _encode_json(element, parts)
+    parts.append("}")
+
+
+def _encode_array(value: list[Any] | tuple[Any, ...], parts: list[str]) -> None:
+    parts.append("[")
+    for position, element in enumerate(value):
+        if position:
+            parts.append(",")
+        _encode_json(element, parts)
+    parts.append("]")
+
+
+def _json_decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"Decimal {value} is not a JSON number")
+    return format(value, "f")  # plain notation, every digit: never an exponent
+
+
+def _encode_other(value: Any, parts: list[str]) -> None:
+    """Subclasses (str enums, int enums) and floats, as json.dumps would write them."""
+    if isinstance(value, str):
+        parts.append(_json_string(value))
+    elif isinstance(value, bool):
+        parts.append("true" if value else "false")
+    elif isinstance(value, int):
+        parts.append(int.__repr__(value))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        parts.append(float.__repr__(value))
+    elif isinstance(value, Decimal):
+        parts.append(_json_decimal(value))
+    elif isinstance(value, Mapping):
+        _encode_object(value, parts)
+    elif isinstance(value, (list, tuple)):
+        _encode_array(value, parts)
+    else:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json's own C string encoder, the one json.dumps uses by default (ASCII, \uXXXX escapes).
+_json_string = json.encoder.encode_basestring_ascii
+_JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
 def read_limit(status: int, max_answer_bytes: int) -> int:
