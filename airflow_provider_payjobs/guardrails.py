@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
 from airflow_provider_payjobs.job_status import totals_per_currency
 from airflow_provider_payjobs.models import currencies
-from airflow_provider_payjobs.validation import prepare_create_body
+from airflow_provider_payjobs.validation import decimal_of, prepare_create_body
+
+# Sums of checked amounts (at most 2**53, 4 fraction digits) stay exact far past any job's size:
+# the caller's decimal context (28 digits by default, maybe fewer) must not round a total.
+_EXACT_SUMS = Context(prec=200)
 
 
 def check_limits_are_sane(max_items: Any, max_total_amount: Any) -> None:
@@ -18,7 +22,9 @@ def check_limits_are_sane(max_items: Any, max_total_amount: Any) -> None:
     Refuse limits that cannot be meant (at DAG parse time).
 
     :param max_items: None, or an integer >= 1.
-    :param max_total_amount: None, or a mapping of Currencies code to a finite number > 0.
+    :param max_total_amount: None, or a mapping of Currencies code to a finite number > 0: an int,
+        a Decimal, a numeric string (``"10000.00"``) or a float, taken by its shortest repr (0.3
+        is 0.3). A limit is no payment: its fraction digits are not bound by the currency's.
     """
     if max_items is not None and (
         isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
@@ -35,8 +41,7 @@ def check_limits_are_sane(max_items: Any, max_total_amount: Any) -> None:
         # A key can be any hashable value: test the type before looking it up.
         if not isinstance(currency, str) or currency not in currencies():
             raise PayJobsValidationError(field, "is not a Currencies code")
-        if _limit(limit) is None:
-            raise PayJobsValidationError(field, "must be a finite number > 0", limit)
+        decimal_of(limit, field)  # a float by its shortest repr: 0.3 is 0.3
 
 
 def check_guardrails(body: Any, max_items: Any = None, max_total_amount: Any = None) -> None:
@@ -45,27 +50,30 @@ def check_guardrails(body: Any, max_items: Any = None, max_total_amount: Any = N
 
     :param body: the create body, items already carrying their clientPaymentIds.
     :param max_items: most items one job may hold.
-    :param max_total_amount: most money one job may move, per currency, e.g. ``{"USD": 10000}``.
+    :param max_total_amount: most money one job may move, per currency, e.g. ``{"USD": 10000}``;
+        totals and limits are compared as exact decimals.
     """
     check_limits_are_sane(max_items, max_total_amount)
     items = prepare_create_body(body)["items"]  # from here on every field is what the wire holds
     if max_items is not None and len(items) > max_items:
         raise PayJobsValidationError("items", f"max_items is {max_items} but the job has {len(items)} items")
     _check_unique_ids(items)
-    totals = totals_per_currency(items)
+    totals = _exact_totals(items)
     for currency, limit in (max_total_amount or {}).items():
         total = totals.get(currency, Decimal(0))
-        if total > _limit(limit):
+        most = decimal_of(limit, f"max_total_amount[{_short_repr(currency)}]")
+        if total > most:
             raise PayJobsValidationError(
-                "items.amount", f"{currency} total {total} is over max_total_amount {limit} {currency}"
+                "items.amount",
+                f"{currency} total {total:f} is over max_total_amount {most:f} {currency}",
             )
 
 
 def describe_body(body: Mapping[str, Any]) -> str:
-    """``3 items; totals: 30.5 USD, 5 EUR``: the summary a dry run logs (of a checked body)."""
+    """``3 items; totals: 30.5 USD, 5 EUR``: the summary a dry run logs (of a checked body), exact."""
     items = [item for item in body.get("items") or [] if isinstance(item, Mapping)]
     try:
-        totals = ", ".join(f"{amount} {currency}" for currency, amount in totals_per_currency(items).items())
+        totals = ", ".join(f"{amount:f} {currency}" for currency, amount in _exact_totals(items).items())
     except (ArithmeticError, ValueError, TypeError):  # not a checked body: the count still helps
         totals = "cannot be summed"
     return f"{len(items)} items; totals: {totals or 'none'}"
@@ -94,13 +102,7 @@ def _check_unique_ids(items: list[dict[str, Any]]) -> None:
     )
 
 
-def _limit(limit: Any) -> Decimal | None:
-    """A limit as an exact Decimal, or None when it is not a finite number > 0."""
-    if isinstance(limit, bool) or not isinstance(limit, (int, float, Decimal)):
-        return None
-    if isinstance(limit, Decimal):
-        return limit if limit.is_finite() and limit > 0 else None
-    if isinstance(limit, int):
-        return Decimal(limit) if limit > 0 else None
-    # repr() is the shortest text giving the same float: 0.1, not 0.1000000000000000055...
-    return Decimal(repr(float(limit))) if 0 < limit < float("inf") else None
+def _exact_totals(items: list[Any]) -> dict[str, Decimal]:
+    """The amount of ``items`` per currency, summed without rounding."""
+    with localcontext(_EXACT_SUMS):
+        return totals_per_currency(items)

@@ -11,8 +11,10 @@ Whatever they accept, a correct server can store and serve back:
 
 - text is valid Unicode that UTF-8 can encode (no lone surrogates) and holds no NUL character;
 - date-times, given as datetimes or RFC 3339 strings, lie in years 1 to 9999 once in UTC;
-- an amount is finite, greater than 0, and a double holds it exactly as given (the JSON number a
-  server reads back is the amount that was meant);
+- an amount is exact money: a finite decimal greater than 0, with no more fraction digits than
+  its currency's ISO 4217 minor unit (USD 2, JPY 0, KWD 3) and at most 15 significant digits, so
+  that even a server reading the JSON number as a double reads back the amount that was meant
+  (see :func:`amount_of` for what an int, Decimal, numeric string or float is taken as);
 - integers in a query (``page``, ``pageSize``) fit an int32.
 
 Languages are taken as a :class:`~airflow_provider_payjobs.models.Languages` member, its name
@@ -26,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
@@ -38,12 +40,30 @@ from airflow_provider_payjobs.models import (
     Languages,
     PaymentPurposes,
     currencies,
+    minor_units,
 )
 
 MAX_PAGE_SIZE = 50
 INT32_MAX = 2**31 - 1
 # Every integer up to 2**53 is a double; past it a server reading the number as a double pays another amount.
 MAX_EXACT_INTEGER = 2**53
+MAX_AMOUNT = Decimal(MAX_EXACT_INTEGER)
+# Any decimal of at most 15 significant digits (in a double's range) comes back from the nearest
+# double unchanged, so a server that reads JSON numbers as doubles still reads this amount.
+MAX_SIGNIFICANT_DIGITS = 15
+# A float this close (in units in the last place) to an amount that fits its currency is float
+# arithmetic's noise around that amount: 0.1 + 0.2 is 0.30000000000000004, 1 ulp from 0.3.
+FLOAT_NOISE_ULPS = 4
+# A numeric string: ASCII digits and an optional fraction; no sign, exponent, spaces or underscores.
+AMOUNT_TEXT_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+AMOUNT_TEXT_RULE = (
+    'must be a numeric string of ASCII digits with an optional fraction, e.g. "10.50" '
+    "(no sign, exponent, spaces or underscores)"
+)
+# Rounding a float's shortest repr to a minor unit: exact whatever the caller's decimal context.
+_ROUNDING = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
+# An amount with more fraction digits than this is not written out in an error, only quoted short.
+_SHOWN_FRACTION_DIGITS = 24
 PROGRAM_USER_ID_LENGTH = (5, 100)
 EMAIL_LENGTH = (8, 100)
 JOB_FIELDS = frozenset({"notBefore", "notAfter", "items"})
@@ -78,7 +98,11 @@ def prepare_create_body(body: Any) -> dict[str, Any]:
 
     Every item pays either a destination token (gateway) or a portal user (``programUserId``
     and/or ``email``); one job never mixes the two. Fields that are None are left out. Datetimes
-    become RFC 3339 UTC strings (a naive datetime is UTC), Decimals become floats, tuples lists.
+    become RFC 3339 UTC strings (a naive datetime is UTC), tuples lists, and every amount a
+    :class:`~decimal.Decimal` in plain form (``"10.50"`` becomes ``Decimal("10.5")``, ``100``
+    ``Decimal("100")``): see :func:`amount_of` for the rules. The currency of an item is checked
+    before its amount, whose fraction digits it bounds. Send the body with
+    :func:`~airflow_provider_payjobs.answers.encoded_body`, which writes those exact digits.
 
     :param body: anything; a Mapping of ``notBefore``, ``notAfter`` and ``items`` passes.
     :raises PayJobsValidationError: naming the first field that breaks a rule, and the rule.
@@ -326,10 +350,8 @@ def _prepare_item(item: Any, where: str) -> tuple[str, dict[str, Any]]:
         raise PayJobsValidationError(
             where, "needs destinationToken (gateway) or programUserId/email (portal)"
         )
-    checked = {
-        "amount": _amount(item.get("amount"), f"{where}.amount"),
-        "currency": _currency(item.get("currency"), f"{where}.currency"),
-    }
+    currency = _currency(item.get("currency"), f"{where}.currency")  # first: it bounds the amount
+    checked = {"currency": currency, "amount": amount_of(item.get("amount"), currency, f"{where}.amount")}
     for key in ITEM_FIELDS - checked.keys():
         value = item.get(key)
         if value is not None:
@@ -338,30 +360,121 @@ def _prepare_item(item: Any, where: str) -> tuple[str, dict[str, Any]]:
     return ("gateway" if has_gateway else "portal"), wire_item
 
 
-def _amount(amount: Any, field: str) -> int | float:
+def amount_of(amount: Any, currency: str, field: str = "amount") -> Decimal:
+    """
+    The exact amount ``amount`` means in ``currency``, as the plain Decimal the wire carries.
+
+    Taken: an int, a :class:`~decimal.Decimal`, a numeric string (ASCII digits with an optional
+    fraction, ``"10.50"``; no sign, exponent, spaces or underscores) or a float. A float means the
+    decimal of its shortest repr (``0.1`` is 0.1, not the binary fraction near it). When that repr
+    has more fraction digits than the currency allows, the float may still be float arithmetic's
+    noise around an amount that fits: with ``q`` the repr rounded half-even to the minor unit,
+    ``q`` is taken when ``abs(amount - float(q)) <= 4 * math.ulp(amount)``. So ``0.1 + 0.2``
+    (0.30000000000000004) is 0.3 USD, while 10.005, far more than 4 ulp from 10.00 and 10.01, is
+    refused in USD (and is 10.005 in KWD).
+
+    The amount must then be greater than 0, at most 2**53, have at most 15 significant digits
+    (any such decimal survives a server reading it as a double) and no more fraction digits,
+    trailing zeros not counted, than the currency's ISO 4217 minor unit (JPY 0, USD 2, KWD 3).
+
+    :param amount: the amount as given.
+    :param currency: a code of :func:`~airflow_provider_payjobs.models.currencies`, already checked.
+    :param field: the name errors give the amount, e.g. ``items[3].amount``.
+    :returns: the amount without exponent or trailing fraction zeros: ``Decimal("10.5")``.
+    :raises PayJobsValidationError: naming ``field`` and the rule broken.
+    """
     if amount is None:
         raise PayJobsValidationError(field, "is required")
-    if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal)):
-        raise PayJobsValidationError(field, "must be a number, not " + type(amount).__name__, amount)
-    # Comparisons only: a Decimal NaN raises on "<", and float() of a huge int overflows.
-    if isinstance(amount, Decimal):
-        finite_and_positive = amount.is_finite() and amount > 0
-    else:
-        finite_and_positive = 0 < amount < math.inf
-    if not finite_and_positive:
-        raise PayJobsValidationError(field, "must be a finite number greater than 0", amount)
-    if isinstance(amount, int):
-        if amount > MAX_EXACT_INTEGER:
-            raise PayJobsValidationError(
-                field, f"must be at most {MAX_EXACT_INTEGER}, the largest whole amount a double holds", amount
-            )
-        return int(amount)
-    number = float(amount)
-    if isinstance(amount, Decimal) and not (0 < number < math.inf and Decimal(repr(number)) == amount):
+    value = decimal_of(amount, field)
+    if value > MAX_AMOUNT:
         raise PayJobsValidationError(
-            field, "must be an amount a double holds exactly (at most 15 significant digits)", amount
+            field, f"must be at most {MAX_EXACT_INTEGER}, the largest whole amount a double holds", amount
         )
-    return number
+    allowed = minor_units()[currency]
+    plain, significant, fraction = _plain(value)
+    if fraction > allowed and isinstance(amount, float):
+        nearest = _without_float_noise(amount, value, allowed)
+        if nearest is not None:
+            plain, significant, fraction = _plain(nearest)
+    if fraction > allowed:
+        quoted = None if fraction <= _SHOWN_FRACTION_DIGITS else amount  # else the rule shows it
+        raise PayJobsValidationError(field, _minor_unit_rule(plain, fraction, currency, allowed), quoted)
+    if significant > MAX_SIGNIFICANT_DIGITS:
+        raise PayJobsValidationError(
+            field,
+            f"must have at most {MAX_SIGNIFICANT_DIGITS} significant digits (a server reading the amount "
+            f"as a double keeps any {MAX_SIGNIFICANT_DIGITS} exactly); it has {significant}",
+            amount,
+        )
+    return plain
+
+
+def decimal_of(number: Any, field: str) -> Decimal:
+    """
+    ``number`` as an exact Decimal, when it is a finite number greater than 0.
+
+    An int, a Decimal, a numeric string (``^[0-9]+(\\.[0-9]+)?$``) or a float, taken by its
+    shortest repr; never a bool. No bound on size or digits: :func:`amount_of` adds those of money.
+
+    :param number: the value as given.
+    :param field: the name errors give the value.
+    :raises PayJobsValidationError: naming ``field`` and the rule broken.
+    """
+    if isinstance(number, bool) or not isinstance(number, (int, float, Decimal, str)):
+        raise PayJobsValidationError(
+            field,
+            "must be a number (int, Decimal or float) or a numeric string, not " + type(number).__name__,
+        )
+    if isinstance(number, str):
+        if not AMOUNT_TEXT_RE.fullmatch(number):
+            raise PayJobsValidationError(field, AMOUNT_TEXT_RULE, number)
+        value = Decimal(str.__str__(number))
+    elif isinstance(number, float):
+        if not 0 < number < math.inf:  # NaN fails it too
+            raise PayJobsValidationError(field, "must be a finite number greater than 0", number)
+        # The shortest text that is this float (float.__repr__: a subclass may print otherwise).
+        value = Decimal(float.__repr__(number))
+    else:
+        value = Decimal(number)  # exact for an int of any size; a Decimal as it is
+    # Comparisons only: a Decimal NaN raises on ">".
+    if not (value.is_finite() and value > 0):
+        raise PayJobsValidationError(field, "must be a finite number greater than 0", number)
+    return value
+
+
+def _plain(value: Decimal) -> tuple[Decimal, int, int]:
+    """
+    A finite ``value`` > 0 without exponent or trailing fraction zeros, with its count of
+    significant digits and of fraction digits. Built from its digits, so no decimal context
+    (whose precision would round) takes part.
+    """
+    _, digits, exponent = value.as_tuple()
+    if digits[-1] and exponent <= 0:  # already plain (10.5, 7): the common case, kept cheap
+        return value, len(digits), -exponent
+    kept = len(digits)
+    while kept > 1 and digits[kept - 1] == 0:
+        kept -= 1
+    exponent += len(digits) - kept
+    if exponent >= 0:
+        return Decimal((0, digits[:kept] + (0,) * exponent, 0)), kept, 0
+    return Decimal((0, digits[:kept], exponent)), kept, -exponent
+
+
+def _minor_unit_rule(plain: Decimal, fraction: int, currency: str, allowed: int) -> str:
+    """``10.005 has 3 fraction digits; USD allows at most 2``: the amount shown when it is short."""
+    # Formatted only when short: Decimal("1E-999999999") written out would take a gigabyte.
+    shown = format(plain, "f") if fraction <= _SHOWN_FRACTION_DIGITS else "it"
+    digits = f"{fraction} fraction digit{'s' if fraction != 1 else ''}"
+    whole = " (whole amounts only)" if allowed == 0 else ""
+    return f"{shown} has {digits}; {currency} allows at most {allowed}{whole}"
+
+
+def _without_float_noise(amount: float, shortest: Decimal, allowed: int) -> Decimal | None:
+    """The amount fitting ``allowed`` fraction digits that ``amount`` is float noise around, if any."""
+    nearest = shortest.quantize(Decimal((0, (1,), -allowed)), context=_ROUNDING)
+    if nearest > 0 and abs(amount - float(nearest)) <= FLOAT_NOISE_ULPS * math.ulp(amount):
+        return nearest
+    return None
 
 
 def _currency(currency: Any, field: str) -> str:

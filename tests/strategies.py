@@ -3,8 +3,9 @@ Hypothesis strategies for the Payment Jobs wire contract.
 
 - :func:`wire_bodies`: valid create bodies made only of JSON values, as they go on the wire. Any
   judge of the contract (the client's validation, the sandbox) must accept every one of them.
-- :func:`python_bodies`: the same bodies as a Python caller may give them (Decimals, datetimes,
-  tuples, enum members).
+- :func:`python_bodies`: the same bodies as a Python caller may give them (Decimals in any
+  notation, numeric strings, floats with arithmetic noise, datetimes, tuples, enum members).
+- :func:`wire_amounts`: amounts that fit a currency's minor unit, as JSON numbers.
 - :func:`odd_values`: any JSON value and odd Python values (huge ints, NaN and infinities,
   Decimals with sNaN, bytes, sets, datetimes with odd offsets, lone surrogates, nested and
   self-holding containers, objects whose ``repr`` fails).
@@ -14,6 +15,7 @@ Hypothesis strategies for the Payment Jobs wire contract.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -25,8 +27,8 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies
-from airflow_provider_payjobs.validation import ITEM_FIELDS, JOB_FIELDS
+from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies, minor_units
+from airflow_provider_payjobs.validation import ITEM_FIELDS, JOB_FIELDS, MAX_AMOUNT, MAX_SIGNIFICANT_DIGITS
 
 # The settings of the properties of the client's checks and of the two judges compared: examples
 # per property from PAYJOBS_HYPOTHESIS_EXAMPLES (default 50), derandomized where CI is set.
@@ -95,19 +97,52 @@ PROGRAM_USER_IDS = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=5, max_size=50),
     st.text(WORD, min_size=5, max_size=100),
 )
-WIRE_AMOUNTS = st.one_of(
-    st.integers(min_value=1, max_value=2**53),
-    st.floats(min_value=0, exclude_min=True, allow_nan=False, allow_infinity=False),
-    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1e9"), places=2).map(float),
-)
+
+
+@cache  # one strategy object per minor unit
+def exact_amounts(fraction_digits: int) -> st.SearchStrategy[Decimal]:
+    """Decimals > 0, at most 2**53, of at most 15 significant and ``fraction_digits`` fraction digits."""
+    return st.builds(
+        lambda coefficient, places, scale: Decimal(coefficient).scaleb(scale - places),
+        st.one_of(st.integers(1, 999_99), st.integers(1, 10**MAX_SIGNIFICANT_DIGITS - 1)),
+        st.integers(0, fraction_digits),
+        st.sampled_from([0, 0, 0, 1]),  # now and then trailing whole zeros (1E+1): still exact
+    ).filter(lambda amount: amount <= MAX_AMOUNT)
+
+
+@cache  # one strategy object per minor unit
+def wire_amounts(fraction_digits: int) -> st.SearchStrategy[int | float]:
+    """
+    Amounts as JSON numbers that fit ``fraction_digits``: ints, and floats whose shortest repr is
+    the amount (any decimal of at most 15 significant digits comes back from its double).
+    """
+    exact = exact_amounts(fraction_digits).map(
+        lambda amount: int(amount) if amount == amount.to_integral_value() else float(amount)
+    )
+    rounded_floats = (
+        st.floats(min_value=0.01, max_value=1e6)
+        .map(lambda number: round(number, fraction_digits))
+        .filter(lambda number: number > 0)
+    )
+    return exact | rounded_floats
+
+
+def _currency_and_amount() -> st.SearchStrategy[dict[str, Any]]:
+    """A currency and an amount fitting its minor unit."""
+    return st.sampled_from(CURRENCIES).flatmap(
+        lambda currency: st.fixed_dictionaries(
+            {"currency": st.just(currency), "amount": wire_amounts(minor_units()[currency])}
+        )
+    )
+
+
+WIRE_AMOUNTS = wire_amounts(2)
 OPTIONAL_TEXT = st.none() | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)
 
 
 @cache  # one strategy object: hypothesis validates each new one, which is slow
 def _item(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     common = {
-        "amount": WIRE_AMOUNTS,
-        "currency": st.sampled_from(CURRENCIES),
         "sourceToken": st.none() | SOURCE_TOKENS,
         "note": OPTIONAL_TEXT,
         "memo": OPTIONAL_TEXT,
@@ -126,8 +161,12 @@ def _item(kind: str) -> st.SearchStrategy[dict[str, Any]]:
                 }
             )
         )
-        return st.builds(lambda item, extra: {**item, **extra}, _without_none(common), specific)
-    return _without_none({**common, **specific})
+        return st.builds(_merged, _currency_and_amount(), _without_none(common), specific)
+    return st.builds(_merged, _currency_and_amount(), _without_none({**common, **specific}))
+
+
+def _merged(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for part in parts for key, value in part.items()}
 
 
 def _payment_id(item: dict[str, Any]) -> Any:
@@ -184,11 +223,34 @@ def python_bodies(draw: st.DrawFn, max_items: int = 4) -> dict[str, Any]:
     kind = draw(st.sampled_from(["gateway", "portal"]))
     items = draw(st.lists(_item(kind), min_size=1, max_size=max_items, unique_by=_payment_id))
     for item in items:
-        if isinstance(item["amount"], float) and draw(st.booleans()):
-            item["amount"] = Decimal(repr(item["amount"]))
+        item["amount"] = draw(python_amounts(item["amount"]))
         if "purpose" in item and draw(st.booleans()):
             item["purpose"] = PaymentPurposes(item["purpose"])
     return {**draw(_schedule(as_python=True)), "items": tuple(items) if draw(st.booleans()) else items}
+
+
+def python_amounts(amount: int | float) -> st.SearchStrategy[Any]:
+    """
+    The amount a wire amount means, as a Python caller may give it: as it is, a Decimal with
+    trailing zeros (``Decimal("10.500")``) or in scientific notation (``Decimal("1.05E+1")``), a
+    numeric string (``"10.50"``), or a float one ulp off it, as float arithmetic leaves amounts.
+    """
+    exact = Decimal(repr(amount)) if isinstance(amount, float) else Decimal(amount)
+    plain = f"{exact:f}"
+    return st.one_of(
+        st.just(amount),
+        st.integers(0, 3).map(lambda zeros: Decimal(_with_zeros(plain, zeros))),
+        st.just(Decimal(f"{exact:e}")),
+        st.integers(0, 3).map(lambda zeros: _with_zeros(plain, zeros)),
+        st.sampled_from([math.inf, 0.0]).map(lambda toward: math.nextafter(float(exact), toward)),
+    )
+
+
+def _with_zeros(plain: str, zeros: int) -> str:
+    """``plain`` (``10.5``, ``7``) with ``zeros`` more fraction zeros: ``10.500``, ``7.00``."""
+    if not zeros:
+        return plain
+    return plain + ("" if "." in plain else ".") + "0" * zeros
 
 
 # --- odd values ---------------------------------------------------------------------------------------
@@ -323,8 +385,9 @@ def fields_that_may_answer(path: str, field: str) -> bool:
     Whether an error naming ``field`` is right for a change at ``path``.
 
     The field itself or anything inside it; for a field of an item, the item too (a payment is
-    gateway or portal, never both); for one schedule bound, the other (their order); for a whole
-    item, any item (one job never mixes kinds).
+    gateway or portal, never both); for an item's currency, its amount (whose fraction digits the
+    currency bounds); for one schedule bound, the other (their order); for a whole item, any item
+    (one job never mixes kinds).
     """
     if field == path or field.startswith((path + ".", path + "[")):
         return True
@@ -334,6 +397,9 @@ def fields_that_may_answer(path: str, field: str) -> bool:
         return (
             field == path.split(".")[0] or re.fullmatch(r"items\[\d+\]\.clientPaymentId", field) is not None
         )
+    if path.startswith("items[") and path.endswith(".currency"):  # it bounds the amount's fraction digits
+        item = path.split(".")[0]
+        return field in (item, item + ".amount")
     if path.startswith("items[") and "." in path:
         return field == path.split(".")[0]
     if path.startswith("items["):

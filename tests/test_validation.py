@@ -12,6 +12,7 @@ import pendulum
 import pytest
 from payloads import gateway_item, portal_item
 
+from airflow_provider_payjobs.answers import encoded_body
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane
 from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies
@@ -58,7 +59,7 @@ def test_valid_gateway_and_portal_bodies_pass() -> None:
         ({"items": [gateway_item(amount=-1)]}, "items[0].amount", "greater than 0"),
         ({"items": [gateway_item(amount=float("nan"))]}, "items[0].amount", "finite"),
         ({"items": [gateway_item(amount=float("inf"))]}, "items[0].amount", "finite"),
-        ({"items": [gateway_item(amount="10")]}, "items[0].amount", "must be a number"),
+        ({"items": [gateway_item(amount="10,5")]}, "items[0].amount", "numeric string"),
         ({"items": [gateway_item(amount=True)]}, "items[0].amount", "must be a number"),
         ({"items": [gateway_item(amount=None)]}, "items[0].amount", "is required"),
         (
@@ -170,7 +171,8 @@ def test_datetimes_and_decimals_are_normalized() -> None:
     moment = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     body = normalize_body({"notBefore": moment, "items": [gateway_item(amount=Decimal("12.50"))]})
     assert body["notBefore"] == "2026-03-01T10:00:00Z"
-    assert body["items"][0]["amount"] == 12.5
+    amount = body["items"][0]["amount"]
+    assert type(amount) is Decimal and str(amount) == "12.5"
     assert to_rfc3339(datetime(2026, 3, 1, 12, 0)) == "2026-03-01T12:00:00Z"
     validate_create_body(body)
 
@@ -208,14 +210,15 @@ def refused(call, *args: object, **kwargs: object) -> PayJobsValidationError:
         ("purpose", ["BONUS"], "must be one of BONUS"),
         ("amount", 10**400, "largest whole amount a double holds"),
         ("amount", 2**53 + 1, "largest whole amount a double holds"),
+        ("amount", 2**53 - 1, "at most 15 significant digits"),
         ("amount", Decimal("sNaN"), "finite number greater than 0"),
         ("amount", Decimal("NaN"), "finite number greater than 0"),
         ("amount", Decimal("-Infinity"), "finite number greater than 0"),
-        ("amount", Decimal("1e400"), "a double holds exactly"),
-        ("amount", Decimal("1e-400"), "a double holds exactly"),
-        ("amount", Decimal("0.30000000000000001"), "a double holds exactly"),
-        ("amount", b"10", "must be a number, not bytes"),
-        ("amount", 1j, "must be a number, not complex"),
+        ("amount", Decimal("1e400"), "largest whole amount a double holds"),
+        ("amount", Decimal("1e-400"), "it has 400 fraction digits; USD allows at most 2"),
+        ("amount", Decimal("0.30000000000000001"), "has 17 fraction digits; USD allows at most 2"),
+        ("amount", b"10", "or a numeric string, not bytes"),
+        ("amount", 1j, "or a numeric string, not complex"),
         ("note", "caf\udce9", "lone surrogate U+DCE9"),
         ("memo", "a\x00b", "NUL"),
         ("clientPaymentId", "\ud800", "lone surrogate U+D800"),
@@ -310,9 +313,10 @@ def test_prepared_body_is_a_fresh_wire_copy() -> None:
     wire = prepare_create_body(body)
     expected_item = {key: value for key, value in gateway_item(0, amount=12.5).items() if key != "note"}
     assert wire == {"items": [expected_item]}, "None means absent, not null"
-    assert type(wire["items"][0]["purpose"]) is str and wire["items"][0]["amount"] == 12.5
+    assert type(wire["items"][0]["purpose"]) is str and type(wire["items"][0]["amount"]) is Decimal
     assert item["amount"] == Decimal("12.50") and body["items"] == (item,), "the input is untouched"
-    assert json.loads(json.dumps(wire, allow_nan=False).encode("utf-8")) == wire
+    sent, _ = encoded_body(wire, None, {})
+    assert json.loads(sent, parse_float=Decimal) == wire
     assert prepare_create_body(wire) == wire
 
 
@@ -424,7 +428,9 @@ def test_error_quotes_any_value_briefly() -> None:
         (None, {"USD": float("inf")}, "max_total_amount['USD']"),
         (None, {"USD": Decimal("sNaN")}, "max_total_amount['USD']"),
         (None, {"USD": Decimal("NaN")}, "max_total_amount['USD']"),
-        (None, {"USD": "100"}, "max_total_amount['USD']"),
+        (None, {"USD": "1e2"}, "max_total_amount['USD']"),
+        (None, {"USD": "-100"}, "max_total_amount['USD']"),
+        (None, {"USD": 0}, "max_total_amount['USD']"),
         (None, {"USD": True}, "max_total_amount['USD']"),
     ],
 )
@@ -507,8 +513,8 @@ def test_operator_takes_dates_decimals_and_datetimes() -> None:
         }
     )
     assert (body["notBefore"], body["notAfter"]) == ("2030-01-01T00:00:00Z", "2030-01-02T00:00:00Z")
-    assert body["items"][0]["amount"] == 12.5
-    assert json.loads(json.dumps(body, allow_nan=False)) == body
+    assert body["items"][0]["amount"] == Decimal("12.5")
+    assert json.loads(encoded_body(body, None, {})[0], parse_float=Decimal) == body
 
 
 @pytest.mark.parametrize(

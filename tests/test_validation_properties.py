@@ -3,7 +3,8 @@ Properties of the client-side checks, over generated values of every field.
 
 Any value is either refused by a PayJobsValidationError naming its field (and no other
 exception), or accepted as something a correct server can store and serve back: JSON without
-NaN, UTF-8, date-times in years 1 to 9999 in UTC, amounts a double holds, int32 paging.
+NaN, UTF-8, date-times in years 1 to 9999 in UTC, amounts as exact decimals that fit their
+currency's minor unit and that a double holds, int32 paging.
 
 Examples per property: ``PAYJOBS_HYPOTHESIS_EXAMPLES`` (default 50); in CI the examples are
 derandomized, so a run there is repeatable.
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import given
@@ -31,14 +32,16 @@ from strategies import (
     wire_bodies,
 )
 
+from airflow_provider_payjobs.answers import encoded_body
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane
-from airflow_provider_payjobs.models import Languages
+from airflow_provider_payjobs.models import Languages, minor_units
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
 from airflow_provider_payjobs.validation import (
     INT32_MAX,
     JOB_FIELDS,
-    MAX_EXACT_INTEGER,
+    MAX_AMOUNT,
+    MAX_SIGNIFICANT_DIGITS,
     list_query,
     prepare_create_body,
     retrieve_query,
@@ -63,20 +66,36 @@ def assert_refusal_names(error: PayJobsValidationError, path: str) -> None:
 
 def assert_servable(wire: dict[str, Any]) -> None:
     """What a correct server can store and serve back, read back the same."""
-    raw = json.dumps(wire, allow_nan=False).encode("utf-8")
-    assert json.loads(raw) == wire
+    raw, _ = encoded_body(wire, None, {})
+    assert json.loads(raw, parse_float=Decimal) == wire, "the JSON carries exactly the amounts"
     assert prepare_create_body(json.loads(raw)) == wire, "the wire form is accepted as it is"
+    assert prepare_create_body(json.loads(raw, parse_float=Decimal)) == wire
     assert set(wire) <= JOB_FIELDS and wire["items"]
     for name in ("notBefore", "notAfter"):
         if name in wire:
             moment = datetime.fromisoformat(wire[name].upper().replace("Z", "+00:00"))
             assert 1 <= moment.astimezone(timezone.utc).year <= 9999
     for item in wire["items"]:
-        assert all(type(value) in (str, int, float) for value in item.values())
+        assert all(type(value) is str for key, value in item.items() if key != "amount")
         amount = item["amount"]
-        assert type(amount) in (int, float) and 0 < amount < math.inf
-        assert float(amount) == amount, "a double holds the amount exactly"
-        assert amount <= MAX_EXACT_INTEGER or type(amount) is float
+        assert type(amount) is Decimal and 0 < amount <= MAX_AMOUNT
+        _, digits, exponent = amount.as_tuple()
+        assert exponent <= 0 and (exponent == 0 or digits[-1] != 0), "no exponent, no trailing fraction zeros"
+        assert -exponent <= minor_units()[item["currency"]], "no more fraction digits than the currency's"
+        assert len("".join(map(str, digits)).rstrip("0")) <= MAX_SIGNIFICANT_DIGITS
+        assert Decimal(repr(float(amount))) == amount, "a double holds the amount and gives it back"
+
+
+def as_meant(body: dict[str, Any]) -> dict[str, Any]:
+    """A wire body (JSON values) with its amounts as the exact decimals they mean (floats by repr)."""
+    items = [
+        {
+            **item,
+            "amount": Decimal(repr(item["amount"])) if isinstance(item["amount"], float) else item["amount"],
+        }
+        for item in body["items"]
+    ]
+    return {**body, "items": items}
 
 
 # --- the create body ----------------------------------------------------------------------------------
@@ -85,8 +104,9 @@ def assert_servable(wire: dict[str, Any]) -> None:
 @PROPERTIES
 @given(wire_bodies())
 def test_every_valid_wire_body_is_accepted_unchanged(body: dict[str, Any]) -> None:
-    assert prepare_create_body(body) == body
-    assert_servable(body)
+    wire = prepare_create_body(body)
+    assert wire == as_meant(body)
+    assert_servable(wire)
 
 
 @PROPERTIES
