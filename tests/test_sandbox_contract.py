@@ -102,11 +102,14 @@ def test_json_nested_100000_deep_is_refused(sandbox) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("amount", "1" * 400, "items[0].amount: must be a number a double holds exactly"),
-        ("amount", "1e400", "items[0].amount: must be a number a double holds exactly"),
-        ("amount", "9007199254740993", "a double holds exactly"),  # 2**53 + 1
-        ("amount", "0.1000000000000000000001", "a double holds exactly"),
-        ("amount", "-5", "items[0].amount: must be greater than 0"),
+        ("amount", "1" * 400, "items[0].amount: must be at most 9007199254740992 (2**53"),
+        ("amount", "1e400", "items[0].amount: must be at most 9007199254740992"),
+        ("amount", "9007199254740993", "must be at most 9007199254740992"),  # 2**53 + 1
+        ("amount", "0.1000000000000000000001", "items[0].amount: must have at most 15 significant digits"),
+        ("amount", "12345678901234.56", "must have at most 15 significant digits, which a server reading"),
+        ("amount", "1e-400", "items[0].amount: 1E-400 has 400 fraction digits; USD allows at most 2"),
+        ("amount", "-5", "items[0].amount: must be a finite number greater than 0, got -5"),
+        ("amount", "-0.0", "items[0].amount: must be a finite number greater than 0, got -0.0"),
         ("amount", '"10"', "items[0].amount: must be a number"),
         ("amount", "true", "items[0].amount: must be a number"),
         ("currency", '["USD"]', "items[0].currency: must be a string, got a list"),
@@ -423,7 +426,7 @@ def test_every_problem_is_named(sandbox) -> None:
 
 
 def test_unusual_text_that_utf8_holds_is_stored_and_served_back(sandbox) -> None:
-    note = '\u0000 nul, \U0001f4b8 emoji, \u202e bidi, \ufeff bom, \\ backslash, " quote'
+    note = '\U0001f4b8 emoji, \u202e bidi, \ufeff bom, \\ backslash, " quote'
     job = create(
         sandbox, {"items": [gateway_item(0, note=note, memo="\u2028", clientPaymentId="\U0001f4b8")]}
     )
@@ -437,8 +440,8 @@ def test_unusual_text_that_utf8_holds_is_stored_and_served_back(sandbox) -> None
     )
 
 
-def test_exact_doubles_are_served_back_as_sent(sandbox) -> None:
-    amounts = [0.1, 9007199254740992, 1.7976931348623157e308, 5e-324, 123456.78]
+def test_amounts_at_the_edges_of_the_rules_are_served_back_as_sent(sandbox) -> None:
+    amounts = [0.1, 0.01, 900719925474099, 9007199254740990, 9e15, 1234567890123.4, 123456.78]
     job = create(
         sandbox, {"items": [gateway_item(number, amount=amount) for number, amount in enumerate(amounts)]}
     )

@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from airflow_provider_payjobs.sandbox.clock import rfc3339
 from airflow_provider_payjobs.sandbox.errors import Refusal, api_error
 from airflow_provider_payjobs.sandbox.limits import MAX_CLOCK_ADVANCE_SECONDS, OutOfBounds, bounded_number
+from airflow_provider_payjobs.sandbox.money import ExactJSONResponse
 from airflow_provider_payjobs.sandbox.state import SandboxState
 from airflow_provider_payjobs.sandbox.wire import body_of, check_host, parse_json, receive_body
 
@@ -29,7 +30,7 @@ def admin_endpoint(handler: AdminHandler) -> Callable[[Request], Awaitable[Respo
             client = request.client.host if request.client else ""
             if not client.startswith(LOOPBACK_HOSTS):
                 raise Refusal(403, "admin endpoints answer loopback clients only")
-            response = JSONResponse(await handler(request, request.app.state.sandbox))
+            response = ExactJSONResponse(await handler(request, request.app.state.sandbox))
         except Refusal as refusal:
             response = api_error(refusal.status_code, refusal.message)
         except OutOfBounds as error:

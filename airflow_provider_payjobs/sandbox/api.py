@@ -28,6 +28,7 @@ from airflow_provider_payjobs.sandbox.limits import (
     MAX_TOKEN_FORM_BYTES,
     describe,
 )
+from airflow_provider_payjobs.sandbox.money import ExactJSONResponse
 from airflow_provider_payjobs.sandbox.state import SandboxState
 from airflow_provider_payjobs.sandbox.store import CannotCancel, DuplicateClientPaymentId, Job, job_result
 from airflow_provider_payjobs.sandbox.wire import (
@@ -120,7 +121,7 @@ async def list_jobs(request: Request, state: SandboxState) -> JSONResponse:
         links.append(
             {"href": f"{base}/payments/jobs?page={page + 1}&pageSize={page_size}", "params": {"rel": "next"}}
         )
-    return JSONResponse(
+    return ExactJSONResponse(
         {
             "payload": [job_result(job, now, base) for job in shown],
             "meta": {
@@ -141,7 +142,7 @@ async def create_job(request: Request, state: SandboxState) -> JSONResponse:
     sent = check_content_type(request, "application/json")
     if sent is not None:
         raise Refusal(415, f"Content-Type: must be application/json, got {describe(sent)}")
-    job_request = parse_job_request(parse_json(await body_of(request, MAX_BODY_BYTES)))
+    job_request = parse_job_request(parse_json(await body_of(request, MAX_BODY_BYTES), exact_numbers=True))
     try:
         job = state.store.create(
             job_request,
@@ -180,7 +181,7 @@ def _job_answer(
 ) -> JSONResponse:
     job = state.store.jobs[token]
     result = job_result(job, state.clock.now(), state.base_url(request), item_status_filter=item_filter)
-    return JSONResponse({**result, "meta": {"timezone": "UTC", "requestRef": state.request_ref()}})
+    return ExactJSONResponse({**result, "meta": {"timezone": "UTC", "requestRef": state.request_ref()}})
 
 
 def _filtered(jobs: list[Job], filter_text: str | None, state: SandboxState) -> list[Job]:

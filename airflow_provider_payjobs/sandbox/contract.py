@@ -1,7 +1,7 @@
 """
-The wire contract as the sandbox reads it: ``shared/api/contract.md`` and the seed page.
+The wire contract as the sandbox reads it (docs/sandbox.md, "The contract the sandbox follows").
 
-Written from those pages alone, not from the provider's client-side validation, so that the
+Written from the contract alone, not from the provider's client-side validation, so that the
 sandbox is a second, independent judge of what a client sends: where the two disagree, a test
 finds out. Every rule names the field it applies to, e.g. ``items[3].currency: must be ...``.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,7 +21,13 @@ from pydantic_core import PydanticCustomError
 
 from airflow_provider_payjobs.sandbox.errors import Refusal
 from airflow_provider_payjobs.sandbox.limits import MAX_ITEMS, describe
-from airflow_provider_payjobs.sandbox.wire import UnrepresentableNumber
+from airflow_provider_payjobs.sandbox.money import (
+    MAX_AMOUNT,
+    MAX_SIGNIFICANT_DIGITS,
+    amount_shown,
+    digits_of,
+    fraction_rule,
+)
 
 API_VERSION = "2026.02.01"
 API_VERSION_HEADER = "X-MyPayQuicker-Version"
@@ -79,9 +86,13 @@ class TransferStatus(str, Enum):
     VOIDED = "VOIDED"
 
 
-def broken(rule: str) -> PydanticCustomError:
-    """A broken rule, for a pydantic validator to raise; ``rule`` goes into the message verbatim."""
-    return PydanticCustomError("contract", "{rule}", {"rule": rule})
+def broken(rule: str, field: str = "") -> PydanticCustomError:
+    """
+    A broken rule, for a pydantic validator to raise; ``rule`` goes into the message verbatim.
+
+    :param field: the field it is about, for a model validator (whose errors carry no location).
+    """
+    return PydanticCustomError("contract", "{rule}", {"rule": rule, "field": field})
 
 
 def _encodable(text: str) -> str:
@@ -89,6 +100,9 @@ def _encodable(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise broken("must be text UTF-8 can encode (a lone surrogate such as \\ud800 is not)") from None
+    # The contract is silent; PostgreSQL text and many other stores cannot hold a NUL at all.
+    if "\x00" in text:
+        raise broken("must not contain the NUL character (U+0000), which many stores cannot hold")
     return text
 
 
@@ -110,22 +124,42 @@ def _one_of(choices: Any, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def utf16_units(text: str) -> int:
+    """How many UTF-16 code units ``text`` takes: a character outside the BMP takes two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _length(low: int, high: int) -> AfterValidator:
+    # The contract does not say what a character is. A JSON Schema server counts code points, a
+    # .NET or Java one UTF-16 units: the least counts code points, the most UTF-16 units, so
+    # that what passes here passes on a server counting either way.
     def check(text: str) -> str:
-        if not low <= len(text) <= high:
-            raise broken(f"must be {low} to {high} characters long, got {len(text)}")
+        units = utf16_units(text)
+        if len(text) < low or units > high:
+            raise broken(
+                f"must be {low} to {high} characters long (at least {low} code points, at most {high} "
+                f"UTF-16 code units: a character outside the Basic Multilingual Plane counts two), "
+                f"got {len(text)} code points and {units} UTF-16 units"
+            )
         return text
 
     return AfterValidator(check)
 
 
-def _amount(value: Any) -> float | int:
-    if isinstance(value, UnrepresentableNumber):
-        raise broken(f"must be a number a double holds exactly, got {describe(value)}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def _amount(value: Any) -> Decimal:
+    """An amount read exactly (``parse_json(exact_numbers=True)``): the rules that need no currency."""
+    if not isinstance(value, Decimal):  # a JSON true, false, string, list or object
         raise broken(f"must be a number, got {describe(value)}")
-    if not value > 0:
-        raise broken(f"must be greater than 0, got {describe(value)}")
+    if not value.is_finite() or not value > 0:
+        raise broken(f"must be a finite number greater than 0, got {amount_shown(value)}")
+    if value > MAX_AMOUNT:
+        raise broken(f"must be at most {MAX_AMOUNT} (2**53, the largest whole amount a double holds)")
+    significant, _ = digits_of(value)
+    if significant > MAX_SIGNIFICANT_DIGITS:
+        raise broken(
+            f"must have at most {MAX_SIGNIFICANT_DIGITS} significant digits, which a server reading it "
+            f"as a double keeps exactly; {amount_shown(value)} has {significant}"
+        )
     return value
 
 
@@ -190,6 +224,14 @@ class _Quote(BaseModel):
     purpose: Purpose | None = None
     clientPaymentId: Annotated[WireText, AfterValidator(_not_empty)] | None = None
 
+    @model_validator(mode="after")
+    def _fits_the_minor_unit(self) -> _Quote:
+        _, fraction_digits = digits_of(self.amount)
+        rule = fraction_rule(self.currency, fraction_digits)
+        if rule is not None:
+            raise broken(f"{amount_shown(self.amount)} {rule}", field="amount")
+        return self
+
 
 class GatewayQuote(_Quote):
     """GatewayPaymentJobQuote: pays a known destination."""
@@ -253,10 +295,12 @@ def parse_job_request(body: Any) -> JobRequest:
     envelope = _validated(_JobEnvelope, body, "", problems)
     if envelope is None:
         raise Refusal(400, _joined(problems))
+    # The contract states no order; a window that ends before it starts can never run.
+    if envelope.notBefore and envelope.notAfter and not envelope.notBefore < envelope.notAfter:
+        problems.append(f"notBefore: must be strictly before notAfter, got {describe(body['notBefore'])}")
     if not 1 <= len(envelope.items) <= MAX_ITEMS:
-        raise Refusal(
-            400, f"items: must be a non-empty list of at most {MAX_ITEMS}, got {len(envelope.items)}"
-        )
+        problems.append(f"items: must be a non-empty list of at most {MAX_ITEMS}, got {len(envelope.items)}")
+        raise Refusal(400, _joined(problems))
     kinds = [_kind(item) for item in envelope.items]
     first_kind = next((kind for kind in kinds if isinstance(kind, type)), None)
     items = []
@@ -323,6 +367,8 @@ def _messages(error: ValidationError, where: str) -> list[str]:
             place = f"{place}[{part}]" if isinstance(part, int) else _field(place, str(part))
         if problem["type"] == "contract":
             rule = problem["ctx"]["rule"]
+            if problem["ctx"]["field"]:
+                place = _field(place, problem["ctx"]["field"])
         elif problem["type"] == "missing":
             rule = "is required"
         else:

@@ -111,13 +111,15 @@ async def _receive(request: Request) -> tuple[bytes, int] | Refusal:
     return b"".join(chunks), size
 
 
-def parse_json(raw: bytes, what: str = "body") -> Any:
+def parse_json(raw: bytes, what: str = "body", *, exact_numbers: bool = False) -> Any:
     """
     Strict JSON (RFC 8259): UTF-8, no NaN or Infinity, nesting at most ``MAX_JSON_DEPTH`` deep.
 
     Numbers no double holds exactly (``1e400``, a 400-digit integer, ``0.1000000000000000001``)
     come back as :class:`UnrepresentableNumber`, for the field's own rule to refuse by name.
 
+    :param exact_numbers: read every number as the :class:`~decimal.Decimal` of its digits instead
+        (``0.3`` is ``Decimal("0.3")``, ``10.50`` keeps its zero): money is never a float here.
     :raises Refusal: 400 naming ``what`` and the rule.
     """
     try:
@@ -126,7 +128,8 @@ def parse_json(raw: bytes, what: str = "body") -> Any:
         raise Refusal(400, f"{what}: is not UTF-8 (byte {error.start} cannot be decoded)") from None
     too_deep = f"{what}: JSON nested too deep; the sandbox takes at most {MAX_JSON_DEPTH} levels"
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_int=_integer, parse_float=_decimal)
+        numbers = {"parse_int": Decimal, "parse_float": Decimal} if exact_numbers else _DOUBLES
+        value = json.loads(text, parse_constant=_no_constant, **numbers)
     except RecursionError:  # CPython's decoder stops deep nesting so, long before the C stack is at risk
         raise Refusal(400, too_deep) from None
     except ValueError as error:
@@ -166,6 +169,9 @@ def _decimal(text: str) -> float | UnrepresentableNumber:
     if not math.isfinite(value) or Decimal(text) != Decimal(repr(value)):
         return UnrepresentableNumber(text)
     return value
+
+
+_DOUBLES = {"parse_int": _integer, "parse_float": _decimal}
 
 
 def query_parameters(request: Request, allowed: Collection[str]) -> dict[str, str]:
