@@ -11,3 +11,5 @@ from __future__ import annotations
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"
 DEFAULT_PORT = 8023
+# Where the command reads the client secret from when no flag gives it (docs/sandbox.md).
+SECRET_VARIABLE = "PAYJOBS_SANDBOX_CLIENT_SECRET"

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import math
-from collections.abc import Sequence
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from airflow_provider_payjobs.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PORT
+from airflow_provider_payjobs.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PORT,
+    SECRET_VARIABLE,
+)
 from airflow_provider_payjobs.sandbox.faults import FaultSettings
 from airflow_provider_payjobs.sandbox.limits import OutOfBounds
 from airflow_provider_payjobs.sandbox.state import SandboxConfig, SandboxState
+
+SECRET_PLACEHOLDER = "<your secret>"
+USAGE_ERROR = 2  # argparse's exit status for a command line it refuses
+
+
+class CommandError(Exception):
+    """A start the command refuses; the message is printed as one line, with exit status 2."""
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -18,15 +35,26 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="payjobs-sandbox",
         description="A local PayQuicker Payment Jobs API for offline work and tests (docs/sandbox.md).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; beyond loopback only with your own client secret)",
+    )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port; 0 picks a free one (default {DEFAULT_PORT})"
     )
     parser.add_argument(
         "--client-id", default=DEFAULT_CLIENT_ID, help=f"OAuth client id (default {DEFAULT_CLIENT_ID})"
     )
-    parser.add_argument(
-        "--client-secret", default=DEFAULT_CLIENT_SECRET, help="OAuth client secret (default sandbox-secret)"
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--client-secret",
+        help=f"OAuth client secret (default: ${SECRET_VARIABLE} if set, else {DEFAULT_CLIENT_SECRET})",
+    )
+    secret.add_argument(
+        "--client-secret-file",
+        metavar="PATH",
+        help="read the client secret from this file (UTF-8; one trailing line break is dropped)",
     )
     parser.add_argument(
         "--scopes", default="readonly modify", help="scopes the client may get (default 'readonly modify')"
@@ -66,16 +94,84 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if arguments.token_ttl < 1:
         parser.error("--token-ttl must be at least 1")
+    if not 0 <= arguments.port <= 65535:
+        parser.error(f"--port must be from 0 to 65535, got {arguments.port}")
     return arguments
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    from airflow_provider_payjobs.sandbox.server import serve
+def client_secret(arguments: argparse.Namespace, environment: Mapping[str, str]) -> tuple[str, str]:
+    """
+    The client secret and where it came from: the flag, the file, the environment, else the default.
 
+    :raises CommandError: when the file cannot be read or the secret given is empty.
+    """
+    if arguments.client_secret is not None:
+        secret, source = arguments.client_secret, "--client-secret"
+    elif arguments.client_secret_file is not None:
+        source = f"--client-secret-file {arguments.client_secret_file}"
+        try:
+            text = Path(arguments.client_secret_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
+            raise CommandError(f"{source}: cannot read the secret ({reason})") from None
+        secret = text.removesuffix("\n").removesuffix("\r")
+    elif SECRET_VARIABLE in environment:
+        secret, source = environment[SECRET_VARIABLE], f"${SECRET_VARIABLE}"
+    else:
+        return DEFAULT_CLIENT_SECRET, "the default"
+    if not secret:
+        raise CommandError(f"{source}: the client secret is empty")
+    return secret, source
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` stands for is a loopback one; a name that does not resolve is not."""
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {address[4][0].partition("%")[0] for address in found}
+    return bool(addresses) and all(ipaddress.ip_address(address).is_loopback for address in addresses)
+
+
+def exposure_warning(host: str, secret: str, source: str) -> str | None:
+    """
+    The warning for listening beyond loopback with an own secret; None on loopback.
+
+    :raises CommandError: beyond loopback with the default secret, which is published.
+    """
+    if is_loopback(host):
+        return None
+    if secret == DEFAULT_CLIENT_SECRET:
+        raise CommandError(
+            f"refusing to listen on {host}, beyond loopback, with the default client secret "
+            f"{DEFAULT_CLIENT_SECRET!r}, which is published: set your own with ${SECRET_VARIABLE} or "
+            "--client-secret-file PATH (or listen on 127.0.0.1)"
+        )
+    return (
+        f"WARNING: the sandbox listens on {host} and is REACHABLE FROM THE NETWORK. It is a test server: "
+        "plain HTTP (the secret and tokens cross the network unencrypted), and its /_sandbox/ admin "
+        "endpoints (reset, faults, clock, ledger) take no credentials at all. "
+        f"Client secret from {source}."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(argv)
+    try:
+        _run(arguments)
+    except CommandError as error:
+        print(f"payjobs-sandbox: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(USAGE_ERROR) from None
+
+
+def _run(arguments: argparse.Namespace) -> None:
+    from airflow_provider_payjobs.sandbox.server import ListenError, serve
+
+    secret, source = client_secret(arguments, os.environ)
     config = SandboxConfig(
         client_id=arguments.client_id,
-        client_secret=arguments.client_secret,
+        client_secret=secret,
         scopes=frozenset(arguments.scopes.split()),
         step_seconds=arguments.step_seconds,
         token_ttl=arguments.token_ttl,
@@ -96,15 +192,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         config.check()
         faults.check()
         # Bytes that are not UTF-8 reach argv as lone surrogates; a credential must be text.
-        (arguments.client_id + arguments.client_secret + arguments.scopes).encode("utf-8")
+        (arguments.client_id + secret + arguments.scopes).encode("utf-8")
     except OutOfBounds as error:
         raise SystemExit(f"payjobs-sandbox: {error}") from None
     except UnicodeEncodeError:
-        raise SystemExit("payjobs-sandbox: --client-id, --client-secret and --scopes must be UTF-8") from None
+        raise SystemExit(
+            f"payjobs-sandbox: --client-id, the client secret ({source}) and --scopes must be UTF-8"
+        ) from None
+    warning = exposure_warning(arguments.host, secret, source)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    # The default secret is published anyway; any other is never printed, only where it came from.
+    shown, note = (secret, None) if secret == DEFAULT_CLIENT_SECRET else (SECRET_PLACEHOLDER, source)
+    state = SandboxState(config, faults, frozen_clock=arguments.frozen_clock)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(
-            SandboxState(config, faults, frozen_clock=arguments.frozen_clock), arguments.host, arguments.port
-        )
+        try:
+            serve(state, arguments.host, arguments.port, shown_secret=shown, secret_source=note)
+        except ListenError as error:
+            raise CommandError(str(error)) from None
 
 
 def _probability(text: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -17,12 +19,14 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from airflow_provider_payjobs.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SECRET_VARIABLE
 from airflow_provider_payjobs.sandbox.admin import SandboxAdmin
 from airflow_provider_payjobs.sandbox.app import CURRENT_TRANSPORT, build_app
 from airflow_provider_payjobs.sandbox.errors import api_error_body
 from airflow_provider_payjobs.sandbox.state import SandboxState
 
 READY_PREFIX = "PayQuicker sandbox ready at "
+EXPORT_PREFIX = "export AIRFLOW_CONN_PAYJOBS_DEFAULT="
 START_TIMEOUT_SECONDS = 30.0
 LINGER_SECONDS = 2.0
 
@@ -65,14 +69,39 @@ class DroppableH11Protocol(H11Protocol):
             super().data_received(data)
 
 
+class ListenError(Exception):
+    """The sandbox cannot listen where it was told; the message says why and what to do, in one line."""
+
+
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; port 0 picks a free one, with no window for another process to take it."""
+    """
+    A listening socket; port 0 picks a free one, with no window for another process to take it.
+
+    :raises ListenError: when the address cannot be had (a port in use, an address not of this host).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise ListenError(_why_not(error, host, port)) from None
     return sock
+
+
+def _why_not(error: OSError, host: str, port: int) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use; choose another with --port PORT "
+            "(--port 0 picks a free one)"
+        )
+    if error.errno == errno.EACCES:
+        return f"port {port} on {host} needs privileges here; choose one above 1023 with --port PORT"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: it is not an address of this machine (see --host)"
+    return f"cannot listen on {host} port {port}: {error.strerror or error} (see --host and --port)"
 
 
 def connection_json(base_url: str, client_id: str, client_secret: str) -> str:
@@ -82,8 +111,21 @@ def connection_json(base_url: str, client_id: str, client_secret: str) -> str:
     )
 
 
-def serve(state: SandboxState, host: str, port: int) -> None:
-    """Serve until interrupted, printing the base URL and a ready-made connection first."""
+def serve(
+    state: SandboxState,
+    host: str,
+    port: int,
+    *,
+    shown_secret: str | None = None,
+    secret_source: str | None = None,
+) -> None:
+    """
+    Serve until interrupted, printing the base URL and a ready-made connection first.
+
+    :param shown_secret: what the printed connection gives as the password; the secret itself when None.
+    :param secret_source: where the secret came from, printed beside a ``shown_secret`` that stands in for it.
+    :raises ListenError: when the address cannot be had.
+    """
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown_host}:{sock.getsockname()[1]}/api/v2"
@@ -92,8 +134,11 @@ def serve(state: SandboxState, host: str, port: int) -> None:
     )
     server = uvicorn.Server(config)
     print(READY_PREFIX + base_url, flush=True)
-    conn = connection_json(base_url, state.config.client_id, state.config.client_secret)
-    print(f"export AIRFLOW_CONN_PAYJOBS_DEFAULT='{conn}'", flush=True)
+    password = state.config.client_secret if shown_secret is None else shown_secret
+    if secret_source is not None:
+        print(f"# put the client secret from {secret_source} in place of {password} below", flush=True)
+    conn = connection_json(base_url, state.config.client_id, password)
+    print(f"{EXPORT_PREFIX}'{conn}'", flush=True)  # the last line before serving (SandboxProcess)
     server.run(sockets=[sock])
 
 
@@ -102,15 +147,21 @@ class SandboxProcess:
     A sandbox running in a child process; a context manager that always stops it.
 
     :param cli_args: extra command-line flags, e.g. ``("--frozen-clock",)``.
+    :param environment: variables for the child on top of this process's, which never passes
+        on its own ``PAYJOBS_SANDBOX_CLIENT_SECRET``: the secret is what ``cli_args`` and
+        ``environment`` say.
     """
 
-    def __init__(self, *cli_args: str) -> None:
-        self.client_id = _flag(cli_args, "--client-id", "sandbox-client")
-        self.client_secret = _flag(cli_args, "--client-secret", "sandbox-secret")
+    def __init__(self, *cli_args: str, environment: dict[str, str] | None = None) -> None:
+        child_environment = {name: value for name, value in os.environ.items() if name != SECRET_VARIABLE}
+        child_environment.update(environment or {})
+        self.client_id = _flag(cli_args, "--client-id", DEFAULT_CLIENT_ID)
+        self.client_secret = _secret(cli_args, child_environment)
         command = [sys.executable, "-m", "airflow_provider_payjobs.sandbox", "--port", "0", *cli_args]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_environment
         )
+        self.startup_output: list[str] = []  # every line up to the printed connection
         self.base_url = self._wait_until_ready()
         self.root_url = self.base_url.removesuffix("/api/v2")
         self.admin = SandboxAdmin(self.root_url)
@@ -119,7 +170,8 @@ class SandboxProcess:
 
     def _wait_until_ready(self) -> str:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        seen: list[str] = []
+        seen = self.startup_output
+        base_url = None
         assert self.process.stdout is not None
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
@@ -127,7 +179,9 @@ class SandboxProcess:
                 break
             seen.append(line)
             if line.startswith(READY_PREFIX):
-                return line[len(READY_PREFIX) :].strip()
+                base_url = line[len(READY_PREFIX) :].strip()
+            if base_url and line.startswith(EXPORT_PREFIX):  # printed right after, before serving
+                return base_url
         self.stop()
         raise RuntimeError("the sandbox did not start:\n" + "".join(seen[-20:]))
 
@@ -163,10 +217,18 @@ class SandboxProcess:
         self.stop()
 
 
-def start_sandbox(*cli_args: str) -> SandboxProcess:
+def start_sandbox(*cli_args: str, environment: dict[str, str] | None = None) -> SandboxProcess:
     """Start a sandbox on a free loopback port in a child process and wait until it answers."""
-    return SandboxProcess(*cli_args)
+    return SandboxProcess(*cli_args, environment=environment)
 
 
 def _flag(arguments: tuple[str, ...], name: str, default: str) -> str:
     return arguments[arguments.index(name) + 1] if name in arguments else default
+
+
+def _secret(arguments: tuple[str, ...], environment: dict[str, str]) -> str:
+    """The client secret a child started with ``arguments`` and ``environment`` takes."""
+    if "--client-secret-file" in arguments:
+        text = Path(_flag(arguments, "--client-secret-file", "")).read_text(encoding="utf-8")
+        return text.removesuffix("\n").removesuffix("\r")
+    return _flag(arguments, "--client-secret", environment.get(SECRET_VARIABLE, DEFAULT_CLIENT_SECRET))
