@@ -90,18 +90,22 @@ def _encode_json(value: Any, parts: list[str]) -> None:
 
 
 def _encode_object(value: Mapping[Any, Any], parts: list[str]) -> None:
-    parts.append("{")
-    separator = ""
+    append = parts.append
+    separator = "{"
     for key, element in value.items():
         if not isinstance(key, str):
             raise TypeError(f"keys must be str, not {type(key).__name__}")
-        parts.append(f"{separator}{_json_string(key)}:")
-        separator = ","
-        if type(element) is str:  # inline: most values of an item are text
-            parts.append(_json_string(element))
+        kind = type(element)
+        # Inline: an item's values are text and one amount, thousands of times over.
+        if kind is str:
+            append(f"{separator}{_json_string(key)}:{_json_string(element)}")
+        elif kind is Decimal:
+            append(f"{separator}{_json_string(key)}:{_json_decimal(element)}")
         else:
+            append(f"{separator}{_json_string(key)}:")
             _encode_json(element, parts)
-    parts.append("}")
+        separator = ","
+    append("{}" if separator == "{" else "}")
 
 
 def _encode_array(value: list[Any] | tuple[Any, ...], parts: list[str]) -> None:
