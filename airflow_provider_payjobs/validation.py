@@ -14,7 +14,7 @@ Whatever they accept, a correct server can store and serve back:
 - an amount is exact money: a finite decimal greater than 0, with no more fraction digits than
   its currency's ISO 4217 minor unit (USD 2, JPY 0, KWD 3) and at most 15 significant digits, so
   that even a server reading the JSON number as a double reads back the amount that was meant
-  (see :func:`amount_of` for what an int, Decimal, numeric string or float is taken as);
+  (``amount_of`` says what an int, Decimal, numeric string or float is taken as);
 - integers in a query (``page``, ``pageSize``) fit an int32.
 
 Languages are taken as a :class:`~airflow_provider_payjobs.models.Languages` member, its name
@@ -100,9 +100,14 @@ def prepare_create_body(body: Any) -> dict[str, Any]:
     and/or ``email``); one job never mixes the two. Fields that are None are left out. Datetimes
     become RFC 3339 UTC strings (a naive datetime is UTC), tuples lists, and every amount a
     :class:`~decimal.Decimal` in plain form (``"10.50"`` becomes ``Decimal("10.5")``, ``100``
-    ``Decimal("100")``): see :func:`amount_of` for the rules. The currency of an item is checked
-    before its amount, whose fraction digits it bounds. Send the body with
-    :func:`~airflow_provider_payjobs.answers.encoded_body`, which writes those exact digits.
+    ``Decimal("100")``). An amount is an int, a Decimal, a numeric string (``"10.50"``) or a
+    float; greater than 0, at most 2**53, of at most 15 significant digits and of no more
+    fraction digits than its currency's ISO 4217 minor unit (USD 2, JPY 0, KWD 3), so the
+    currency is checked first. A float is taken by its shortest repr; when that has too many
+    fraction digits, the repr rounded half-even to the minor unit, ``q``, is taken if
+    ``abs(x - float(q)) <= 4 * math.ulp(x)``: ``0.1 + 0.2`` is 0.3 USD, 10.005 is refused in
+    USD. ``amount_of`` holds these rules. Send the body with ``answers.encoded_body``, which
+    writes those exact digits (``json.dumps`` cannot).
 
     :param body: anything; a Mapping of ``notBefore``, ``notAfter`` and ``items`` passes.
     :raises PayJobsValidationError: naming the first field that breaks a rule, and the rule.
