@@ -103,6 +103,8 @@ def client_secret(arguments: argparse.Namespace, environment: Mapping[str, str])
     """
     The client secret and where it came from: the flag, the file, the environment, else the default.
 
+    :param arguments: the parsed command line.
+    :param environment: the process environment, where ``PAYJOBS_SANDBOX_CLIENT_SECRET`` may be.
     :raises CommandError: when the file cannot be read or the secret given is empty.
     """
     if arguments.client_secret is not None:
@@ -125,7 +127,11 @@ def client_secret(arguments: argparse.Namespace, environment: Mapping[str, str])
 
 
 def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` stands for is a loopback one; a name that does not resolve is not."""
+    """
+    Whether every address ``host`` stands for is a loopback one; a name that does not resolve is not.
+
+    :param host: the ``--host`` value: an IPv4 or IPv6 address or a host name.
+    """
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
@@ -138,6 +144,9 @@ def exposure_warning(host: str, secret: str, source: str) -> str | None:
     """
     The warning for listening beyond loopback with an own secret; None on loopback.
 
+    :param host: the ``--host`` value.
+    :param secret: the client secret in force.
+    :param source: where it came from, for the warning.
     :raises CommandError: beyond loopback with the default secret, which is published.
     """
     if is_loopback(host):
@@ -150,8 +159,9 @@ def exposure_warning(host: str, secret: str, source: str) -> str | None:
         )
     return (
         f"WARNING: the sandbox listens on {host} and is REACHABLE FROM THE NETWORK. It is a test server: "
-        "plain HTTP (the secret and tokens cross the network unencrypted), and its /_sandbox/ admin "
-        "endpoints (reset, faults, clock, ledger) take no credentials at all. "
+        "anyone who can reach it and knows the secret can create and cancel jobs, over plain HTTP (the "
+        "secret and tokens cross the network unencrypted); its /_sandbox/ admin endpoints still answer "
+        "loopback clients only. "
         f"Client secret from {source}."
     )
 

@@ -125,7 +125,11 @@ def _one_of(choices: Any, rule: str) -> AfterValidator:
 
 
 def utf16_units(text: str) -> int:
-    """How many UTF-16 code units ``text`` takes: a character outside the BMP takes two."""
+    """
+    How many UTF-16 code units ``text`` takes: a character outside the BMP takes two.
+
+    :param text: text UTF-8 can encode (no lone surrogates).
+    """
     return len(text.encode("utf-16-le")) // 2
 
 

@@ -27,6 +27,7 @@ def read_minor_units(text: str) -> MappingProxyType[str, int]:
     """
     The ``CODE DIGITS`` lines of a minor units table (``#`` starts a comment).
 
+    :param text: the table's text.
     :raises ValueError: on a line that is not a new ``CODE DIGITS`` pair: a broken table must stop
         the sandbox at start, not let it guess.
     """
@@ -48,6 +49,8 @@ def digits_of(amount: Decimal) -> tuple[int, int]:
     """
     The significant digits and the fraction digits of a finite ``amount``, trailing zeros not
     counted: ``10.50`` has 3 and 1, ``1E+2`` 1 and 0. Read from its digits, with no context.
+
+    :param amount: a finite Decimal.
     """
     _, digits, exponent = amount.as_tuple()
     assert isinstance(exponent, int), "finite amounts only"
@@ -57,7 +60,12 @@ def digits_of(amount: Decimal) -> tuple[int, int]:
 
 
 def fraction_rule(currency: str, fraction_digits: int) -> str | None:
-    """Why ``fraction_digits`` are too many in ``currency``; None when they fit its minor unit."""
+    """
+    Why ``fraction_digits`` are too many in ``currency``; None when they fit its minor unit.
+
+    :param currency: a code of the Currencies list.
+    :param fraction_digits: the amount's fraction digits, trailing zeros not counted.
+    """
     allowed = MINOR_UNITS.get(currency)
     if allowed is None:
         return f"the sandbox knows no minor unit for {currency}, so it takes no amount in it"
@@ -72,12 +80,20 @@ def fraction_rule(currency: str, fraction_digits: int) -> str | None:
 
 
 def number_text(amount: Decimal) -> str:
-    """``amount`` as a JSON number, in plain notation with its digits as sent: ``10.50``, ``100``."""
+    """
+    ``amount`` as a JSON number, in plain notation with its digits as sent: ``10.50``, ``100``.
+
+    :param amount: a finite Decimal whose exponent is small (a stored amount's is).
+    """
     return format(amount, "f")
 
 
 def amount_shown(amount: Decimal) -> str:
-    """``amount`` for a message: plain when short (``0.001``), else as Python writes it (``1E-400``)."""
+    """
+    ``amount`` for a message: plain when short (``0.001``), else as Python writes it (``1E-400``).
+
+    :param amount: any Decimal.
+    """
     exponent = amount.as_tuple().exponent
     plain = isinstance(exponent, int) and -30 <= exponent <= 30  # never write out a gigabyte of zeros
     return number_text(amount) if plain else str(amount)
@@ -88,6 +104,8 @@ def exact_json(value: Any) -> str:
     Compact JSON of ``value``, with every :class:`~decimal.Decimal` written by :func:`number_text`.
 
     The rest is written as Starlette's JSONResponse writes it: UTF-8 text, no NaN.
+
+    :param value: JSON-able data: dicts, lists, strings, numbers, booleans, None and Decimals.
     """
     if isinstance(value, str):
         return json.encoder.encode_basestring(value)  # type: ignore[attr-defined]

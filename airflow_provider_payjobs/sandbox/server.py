@@ -218,7 +218,12 @@ class SandboxProcess:
 
 
 def start_sandbox(*cli_args: str, environment: dict[str, str] | None = None) -> SandboxProcess:
-    """Start a sandbox on a free loopback port in a child process and wait until it answers."""
+    """
+    Start a sandbox on a free loopback port in a child process and wait until it answers.
+
+    :param cli_args: extra command-line flags, e.g. ``("--frozen-clock",)``.
+    :param environment: variables for the child on top of this process's (see :class:`SandboxProcess`).
+    """
     return SandboxProcess(*cli_args, environment=environment)
 
 
