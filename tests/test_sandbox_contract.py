@@ -48,6 +48,7 @@ ODD_VALUES = [
         "1",
         "86401",
         "9007199254740993",
+        "1e-9999999999999999999",  # an exponent past any Decimal's
     ),
     *('"\\ud800"', '"\\udfff/x"', '""', '"x"', '"' + "x" * 2001 + '"', "[]", "{}", "null", "true", "false"),
 ]
@@ -471,6 +472,7 @@ def test_amounts_at_the_edges_of_the_rules_are_served_back_as_sent(sandbox) -> N
         ("faults", '{"script": [{"fault": ["500"]}]}'),
         ("config", '{"step_seconds": NaN}'),
         ("config", '{"step_seconds": Infinity}'),
+        ("config", '{"step_seconds": 1e-9999999999999999999}'),  # past any Decimal's exponent: once a 500
         ("config", '{"step_seconds": 86401}'),
         ("config", '{"token_ttl": 1e400}'),
         ("config", '{"token_ttl": 31536001}'),

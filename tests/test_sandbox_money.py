@@ -182,6 +182,8 @@ def test_portal_amounts_follow_the_same_rules(any_mode) -> None:
         ("1e16", "items[0].amount: must be at most 9007199254740992"),
         ("1234567890123456", "items[0].amount: must have at most 15 significant digits"),
         ("1E-999999999", "items[0].amount: 1E-999999999 has 999999999 fraction digits"),
+        ("1e-9999999999999999999", "items[0].amount: must be a number of at most 15 digits, got 1e-99"),
+        ("1e9999999999999999999", "items[0].amount: must be a number of at most 15 digits, got 1e99"),
     ],
 )
 def test_amounts_that_are_not_sane_numbers_are_refused(any_mode, literal: str, words: str) -> None:

@@ -28,6 +28,7 @@ from airflow_provider_payjobs.sandbox.money import (
     digits_of,
     fraction_rule,
 )
+from airflow_provider_payjobs.sandbox.wire import UnrepresentableNumber
 
 API_VERSION = "2026.02.01"
 API_VERSION_HEADER = "X-MyPayQuicker-Version"
@@ -152,6 +153,8 @@ def _length(low: int, high: int) -> AfterValidator:
 
 def _amount(value: Any) -> Decimal:
     """An amount read exactly (``parse_json(exact_numbers=True)``): the rules that need no currency."""
+    if isinstance(value, UnrepresentableNumber):
+        raise broken(f"must be a number of at most {MAX_SIGNIFICANT_DIGITS} digits, got {describe(value)}")
     if not isinstance(value, Decimal):  # a JSON true, false, string, list or object
         raise broken(f"must be a number, got {describe(value)}")
     if not value.is_finite() or not value > 0:

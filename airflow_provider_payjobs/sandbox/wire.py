@@ -6,7 +6,7 @@ import json
 import math
 import re
 from collections.abc import Collection
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -120,6 +120,7 @@ def parse_json(raw: bytes, what: str = "body", *, exact_numbers: bool = False) -
 
     :param exact_numbers: read every number as the :class:`~decimal.Decimal` of its digits instead
         (``0.3`` is ``Decimal("0.3")``, ``10.50`` keeps its zero): money is never a float here.
+        Only an exponent no Decimal holds makes an :class:`UnrepresentableNumber` then.
     :raises Refusal: 400 naming ``what`` and the rule.
     """
     try:
@@ -128,7 +129,7 @@ def parse_json(raw: bytes, what: str = "body", *, exact_numbers: bool = False) -
         raise Refusal(400, f"{what}: is not UTF-8 (byte {error.start} cannot be decoded)") from None
     too_deep = f"{what}: JSON nested too deep; the sandbox takes at most {MAX_JSON_DEPTH} levels"
     try:
-        numbers = {"parse_int": Decimal, "parse_float": Decimal} if exact_numbers else _DOUBLES
+        numbers = {"parse_int": _exact, "parse_float": _exact} if exact_numbers else _DOUBLES
         value = json.loads(text, parse_constant=_no_constant, **numbers)
     except RecursionError:  # CPython's decoder stops deep nesting so, long before the C stack is at risk
         raise Refusal(400, too_deep) from None
@@ -166,9 +167,17 @@ def _integer(text: str) -> int | UnrepresentableNumber:
 
 def _decimal(text: str) -> float | UnrepresentableNumber:
     value = float(text)
-    if not math.isfinite(value) or Decimal(text) != Decimal(repr(value)):
+    exact = _exact(text)  # not Decimal(text): an exponent past any Decimal's would raise
+    if not math.isfinite(value) or isinstance(exact, UnrepresentableNumber) or exact != Decimal(repr(value)):
         return UnrepresentableNumber(text)
     return value
+
+
+def _exact(text: str) -> Decimal | UnrepresentableNumber:
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent past what any Decimal holds: 1e-9999999999999999999
+        return UnrepresentableNumber(text)
 
 
 _DOUBLES = {"parse_int": _integer, "parse_float": _decimal}
