@@ -75,9 +75,8 @@ class SharedAsyncClient:
     async def _fetch_token(self, log: Any) -> AccessToken:
         url, headers, form = self.settings.credentials.token_request()
         path = url.removeprefix(self.settings.base_url)
-        async for attempt in self.settings.retry_policy.async_retrying("POST", path, log, idempotent=True):
-            with attempt:
-                token = token_from(await self.send("POST", path, headers=headers, form=form), path)
+        # One attempt: a failed fetch is the calling request's failed attempt, retried in its budget.
+        token = token_from(await self.send("POST", path, headers=headers, form=form), path)
         mask_secret(token.value)
         return token
 

@@ -276,3 +276,65 @@ class PayJobsReconcileError(PayJobsError):
 
     Creating could pay twice and adopting could leave someone unpaid: nothing is sent.
     """
+
+
+class PayJobsPayoutMismatchError(PayJobsReconcileError):
+    """
+    A job already holds this payout's clientPaymentIds (some or all) but pays something else.
+
+    Adopting it would leave someone unpaid and creating another could pay twice: nothing is sent,
+    and a retry cannot change that.
+
+    :param job_tokens: the job, or the jobs (comma-separated), holding the ids.
+    :param differences: how the job differs from the body, item by item (payees are not named).
+    """
+
+    def __init__(self, job_tokens: str, differences: list[str]) -> None:
+        self.job_tokens = job_tokens
+        self.differences = differences
+        shown = "; ".join(differences[:10]) + (
+            f"; and {len(differences) - 10} more" if len(differences) > 10 else ""
+        )
+        super().__init__(
+            f"payment job {job_tokens} already holds clientPaymentIds of this payout but does not pay what "
+            f"the body says: {shown}. That job exists and may be paying; nothing new was posted. The body "
+            "must render the same items on every try and, under a payout_key, on every run of the key: check "
+            "that job in PayQuicker (cancel it if it is wrong), then pay anything else under another "
+            "payout_key, in a new DAG run without one, or under your own clientPaymentIds."
+        )
+
+
+# Token errors a retry would repeat: the client, its secret, its grant or its scopes are wrong.
+PERMANENT_OAUTH_ERRORS = frozenset(
+    {
+        "invalid_client",
+        "unauthorized_client",
+        "invalid_grant",
+        "invalid_scope",
+        "unsupported_grant_type",
+        "invalid_request",
+    }
+)
+# Client errors a retry would repeat; 401 is not among them (a token revoked in between is renewed),
+# nor 408, 409, 425 and 429 (time, a conflict that may clear, too early, too many).
+PERMANENT_STATUS_CODES = frozenset({400, 403, 404, 405, 410, 413, 414, 415, 422})
+
+
+def permanent_failure_reason(error: BaseException) -> str | None:
+    """
+    Why retrying the task cannot help with ``error``, or None when a retry may.
+
+    :param error: what a call or the payout protocol raised.
+    """
+    if isinstance(error, PayJobsValidationError):
+        return "the input breaks a rule of the API, and the same input breaks it again"
+    if isinstance(error, (PayJobsPayoutMismatchError, PayJobsConflictError)):
+        return "a job already holds this payout's ids and pays something else: a person must decide"
+    if isinstance(error, PayJobsAuthError) and error.oauth_error in PERMANENT_OAUTH_ERRORS:
+        return f"the token endpoint refused the credentials ({error.oauth_error}): fix the connection"
+    if isinstance(error, PayJobsMalformedAnswerError):
+        return None
+    if isinstance(error, PayJobsApiError) and error.status_code in PERMANENT_STATUS_CODES:
+        return f"the API refused the request (HTTP {error.status_code}) and would refuse it again"
+    reason = getattr(error, "retry_cannot_help", None)
+    return reason if isinstance(reason, str) else None

@@ -62,6 +62,9 @@ def find_job_holding(
     created_since: datetime,
     list_page: Callable[[int, int], Mapping[str, Any]],
     retrieve_job: Callable[[str], Mapping[str, Any]],
+    *,
+    scope: str | None = None,
+    max_pages: int | None = None,
 ) -> dict[str, Any] | None:
     """
     The oldest job holding every id in ``ids``; None when no job holds any of them.
@@ -70,7 +73,11 @@ def find_job_holding(
     :param created_since: when the first create attempt started (worker clock).
     :param list_page: fetches one checked page of jobs, newest first: ``(page, page_size)``.
     :param retrieve_job: fetches a checked job whose list entry carries none or not all of its items.
-    :raises PayJobsConflictError: some ids are held, but no job holds them all.
+    :param scope: the prefix of a payout key's ids: a job holding an id with it that is not in
+        ``ids`` paid this payout other items, and is a conflict too.
+    :param max_pages: the most list pages read (``MAX_LIST_PAGES`` when None).
+    :raises PayJobsConflictError: some ids are held (or other ids of ``scope``), but no job holds
+        exactly them all.
     :raises PayJobsReconcileError: the search reached one of its bounds before ``created_since``,
         the list is not newest first, repeats itself or is malformed: it cannot prove that no such
         job exists.
@@ -81,7 +88,8 @@ def find_job_holding(
     holders: dict[str, list[str]] = defaultdict(list)
     complete: list[dict[str, Any]] = []
     lookups = 0
-    for job in _jobs_created_since(_listed_jobs(list_page), created_since - CLOCK_SKEW_MARGIN):
+    pages = MAX_LIST_PAGES if max_pages is None else max_pages
+    for job in _jobs_created_since(_listed_jobs(list_page, pages), created_since - CLOCK_SKEW_MARGIN):
         items = job.get("items")
         if not items or len(items) < _count(job):  # a summary without (all) its items
             lookups += 1
@@ -91,28 +99,34 @@ def find_job_holding(
                 )
             job = _read_or_refuse(lambda token=job["token"]: retrieve_job(token))
             items = job.get("items") or []
-        held = {item.get("clientPaymentId") for item in items} & wanted
-        for payment_id in held:
+        job_ids = {item.get("clientPaymentId") for item in items}
+        held = job_ids & wanted
+        other_of_scope = {
+            payment_id
+            for payment_id in job_ids - wanted
+            if scope and isinstance(payment_id, str) and payment_id.startswith(scope)
+        }
+        for payment_id in held | other_of_scope:
             holders[payment_id].append(job["token"])
-        if held == wanted:
+        if held == wanted and not other_of_scope:
             complete.append(dict(job))
     if len(complete) > 1:
         tokens = ", ".join(job["token"] for job in reversed(complete))
         log.error(
             "Several payment jobs hold all of these clientPaymentIds (%s): paid more than once?", tokens
         )
-    if complete:
+    if complete and not set(holders) - wanted:
         return complete[-1]  # newest first: the last is the oldest, the one that paid first
     if holders:
         raise PayJobsConflictError(dict(holders))
     return None
 
 
-def _listed_jobs(list_page: Callable[[int, int], Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+def _listed_jobs(
+    list_page: Callable[[int, int], Mapping[str, Any]], max_pages: int
+) -> Iterator[Mapping[str, Any]]:
     """Every listed job, page by page, within the bound of pages; refusing a list that misbehaves."""
-    pages = job_pages(
-        lambda page: _read_or_refuse(lambda: list_page(page, PAGE_SIZE)), PAGE_SIZE, MAX_LIST_PAGES
-    )
+    pages = job_pages(lambda page: _read_or_refuse(lambda: list_page(page, PAGE_SIZE)), PAGE_SIZE, max_pages)
     try:
         for payload in pages:
             yield from payload
@@ -120,8 +134,9 @@ def _listed_jobs(list_page: Callable[[int, int], Mapping[str, Any]]) -> Iterator
         raise PayJobsReconcileError(f"the server repeats its job list ({repeat}): {CANNOT_TELL}") from None
     except PageLimitReached:
         raise PayJobsReconcileError(
-            f"looked through {MAX_LIST_PAGES} pages of {PAGE_SIZE} jobs without reaching the moment of "
-            f"the first attempt: {CANNOT_TELL}"
+            f"looked through {max_pages} pages of {PAGE_SIZE} jobs without reaching the start of the "
+            f"search window: {CANNOT_TELL}; the account holds more jobs in that window than the search "
+            "may read (raise the operator's lookup_max_pages, or shorten payout_lookback)"
         ) from None
 
 
@@ -189,9 +204,7 @@ def payment_differences(body: Mapping[str, Any], job: Mapping[str, Any]) -> list
             if name in OPTIONAL_PAYMENT_FIELDS and (item.get(name) is None or existing.get(name) is None):
                 continue
             if not _same_value(item.get(name), existing.get(name)):
-                differences.append(
-                    f"items[{position}].{name} is {item.get(name)!r}, the job has {existing.get(name)!r}"
-                )
+                differences.append(_difference(position, name, item.get(name), existing.get(name)))
     if held:
         differences.append(f"the job also pays {', '.join(sorted(str(payment_id) for payment_id in held))}")
     return differences
@@ -211,11 +224,36 @@ def check_pays_the_same(body: Mapping[str, Any], job: Mapping[str, Any]) -> None
         )
 
 
+# Who is paid stays out of messages, which reach logs a Viewer reads: only that it differs.
+PAYEE_FIELDS = frozenset({"destinationToken", "programUserId", "email"})
+
+
+def _difference(position: int, name: str, wanted: Any, held: Any) -> str:
+    if name in PAYEE_FIELDS:
+        return f"items[{position}].{name} names another payee than the job's"
+    return f"items[{position}].{name} is {_shown(wanted)}, the job has {_shown(held)}"
+
+
+def _shown(value: Any) -> str:
+    number = _decimal(value)
+    return str(number) if number is not None else repr(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A number as the exact decimal it stands for (a float by its shortest repr); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return (
+        value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+    )
+
+
 def _same_value(wanted: Any, held: Any) -> bool:
     if wanted is None or held is None:
         return wanted is held
-    if isinstance(wanted, (int, float)) and isinstance(held, (int, float)):
-        return Decimal(str(wanted)) == Decimal(str(held))
+    wanted_number, held_number = _decimal(wanted), _decimal(held)
+    if wanted_number is not None and held_number is not None:
+        return wanted_number == held_number
     return str(wanted).casefold() == str(held).casefold()
 
 

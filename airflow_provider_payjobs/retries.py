@@ -14,12 +14,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from time import time
+from time import monotonic, time
 from typing import Any
 
 import tenacity
 
-from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsTransportError
+from airflow_provider_payjobs.auth import TOKEN_PATH
+from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsTransportError
 
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 # delta-seconds (RFC 9110 says digits; a fraction is tolerated). Anything else is a date or garbage.
@@ -59,6 +60,10 @@ class RetryPolicy:
             that is not may be retried only when the request provably never reached the server.
         """
         safe_to_repeat = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        if getattr(error, "path", None) == TOKEN_PATH:
+            # The token fetch inside a call failed: the call's own request never left, and
+            # asking for a token again is always safe. It spends the call's attempts, not new ones.
+            safe_to_repeat = True
         if isinstance(error, PayJobsTransportError):
             if error.kind in PayJobsTransportError.PERMANENT_KINDS:
                 return False
@@ -136,36 +141,60 @@ class RetryPolicy:
         """
         return tenacity.AsyncRetrying(**self._arguments(method, path, log, idempotent))
 
-    def call(self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Any]) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        log: logging.Logger,
+        attempt: Callable[[], Any],
+        *,
+        idempotent: bool | None = None,
+        target: str = "",
+    ) -> Any:
         """
         ``attempt()`` until it succeeds or this policy gives up: :meth:`retrying` around it.
 
-        The first attempt runs bare: most calls succeed at once, and a thousand waits in one
-        triggerer must not pay for the retry machinery on every poll. When it fails, tenacity
-        takes over from that outcome (replayed as its first attempt), so the waits, the log lines
-        and the limits are exactly those of :meth:`retrying`.
+        The whole call, its token fetch included, makes at most ``attempts`` attempts. The first
+        runs bare: most calls succeed at once, and a thousand waits in one triggerer must not pay
+        for the retry machinery on every poll. When it fails, tenacity takes over from that
+        outcome (replayed as its first attempt), so the waits, the log lines and the limits are
+        exactly those of :meth:`retrying`. The error a call gives up with says how it was tried.
 
         :param method: the HTTP method, which decides what may be retried.
         :param path: the path, for log lines.
         :param log: where retries are logged.
         :param attempt: makes one attempt and returns its result.
+        :param idempotent: whether repeating the call is safe; None: GET and DELETE are.
+        :param target: ``host:port`` of the server, named when the call gives up.
         """
+        tries = _Tries(method, path, target)
         try:
-            return attempt()
+            return tries.run(attempt)
         except Exception as error:
-            if self.attempts == 1 or not self.should_retry(error, method):
+            if self.attempts == 1 or not self.should_retry(error, method, idempotent=idempotent):
+                tries.gave_up(error)
                 raise
             replay: Exception | None = error
-        for retry in self.retrying(method, path, log):
-            with retry:
-                if replay is not None:
-                    failure, replay = replay, None
-                    raise failure
-                return attempt()
+        try:
+            for retry in self.retrying(method, path, log, idempotent=idempotent):
+                with retry:
+                    if replay is not None:
+                        failure, replay = replay, None
+                        raise failure
+                    return tries.run(attempt)
+        except Exception as error:
+            tries.gave_up(error)
+            raise
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def acall(
-        self, method: str, path: str, log: logging.Logger, attempt: Callable[[], Awaitable[Any]]
+        self,
+        method: str,
+        path: str,
+        log: logging.Logger,
+        attempt: Callable[[], Awaitable[Any]],
+        *,
+        target: str = "",
     ) -> Any:
         """
         :meth:`call` for the event loop.
@@ -174,20 +203,69 @@ class RetryPolicy:
         :param path: the path, for log lines.
         :param log: where retries are logged.
         :param attempt: makes one attempt: a coroutine function returning its result.
+        :param target: ``host:port`` of the server, named when the call gives up.
         """
+        tries = _Tries(method, path, target)
         try:
-            return await attempt()
+            return await tries.arun(attempt)
         except Exception as error:
             if self.attempts == 1 or not self.should_retry(error, method):
+                tries.gave_up(error)
                 raise
             replay: Exception | None = error
-        async for retry in self.async_retrying(method, path, log):
-            with retry:
-                if replay is not None:
-                    failure, replay = replay, None
-                    raise failure
-                return await attempt()
+        try:
+            async for retry in self.async_retrying(method, path, log):
+                with retry:
+                    if replay is not None:
+                        failure, replay = replay, None
+                        raise failure
+                    return await tries.arun(attempt)
+        except Exception as error:
+            tries.gave_up(error)
+            raise
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    def longest_call_seconds(self, timeout: float) -> float:
+        """
+        The most one call can take: every attempt its whole ``timeout``, every wait its cap.
+
+        :param timeout: seconds one HTTP request may take in all.
+        """
+        return self.attempts * timeout + (self.attempts - 1) * max(self.max_wait, self.retry_after_cap)
+
+
+class _Tries:
+    """How many attempts one call made, and for how long: said in the error it gives up with."""
+
+    def __init__(self, method: str, path: str, target: str) -> None:
+        self.method = method
+        self.path = path
+        self.target = target
+        self.count = 0
+        self.started = monotonic()
+
+    def run(self, attempt: Callable[[], Any]) -> Any:
+        self.count += 1
+        return attempt()
+
+    async def arun(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        self.count += 1
+        return await attempt()
+
+    def gave_up(self, error: Exception) -> Exception:
+        """``error``, its message ending with how the call was tried, when the server was the problem."""
+        transient = isinstance(error, PayJobsTransportError) or (
+            isinstance(error, PayJobsApiError) and error.status_code in RETRYABLE_STATUS_CODES
+        )
+        if isinstance(error, PayJobsError) and transient and not hasattr(error, "attempts_made"):
+            seconds = monotonic() - self.started
+            error.attempts_made = self.count  # type: ignore[attr-defined]
+            error.seconds_spent = seconds  # type: ignore[attr-defined]
+            where = f" to {self.target}" if self.target else ""
+            attempts = "1 attempt" if self.count == 1 else f"{self.count} attempts"
+            summary = f"{self.method} {self.path}{where} gave up after {attempts} in {seconds:.1f} s"
+            error.args = (f"{error.args[0] if error.args else error}; {summary}", *error.args[1:])
+        return error
 
 
 def parse_retry_after(header: str | None) -> float | None:

@@ -42,7 +42,7 @@ def test_payout_example_end_to_end_deferrable(airflow_db, live_sandbox) -> None:
     summary = xcom(run, "report")
     assert summary["status"] == "COMPLETED"
     assert summary["items_by_status"] == {"COMPLETED": 3}
-    assert summary["paid_per_currency"] == {"EUR": "60.0", "USD": "205.5"}
+    assert summary["paid_per_currency"] == {"EUR": "60", "USD": "205.5"}
     ledger = live_sandbox.admin.ledger()
     assert len(ledger) == 3 and {entry["job_token"] for entry in ledger} == {summary["job_token"]}
     assert xcom(run, "pay", "job_token") == summary["job_token"]

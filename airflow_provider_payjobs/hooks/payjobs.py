@@ -9,17 +9,24 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, reconcile
 from airflow_provider_payjobs.answer_shapes import check_job, check_job_page
 from airflow_provider_payjobs.answers import Answer, malformed, result_of, token_from
-from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
+from airflow_provider_payjobs.auth import TOKEN_CACHE, TOKEN_PATH, AccessToken
 from airflow_provider_payjobs.compat import BaseHook, get_connection_async, mask_secret
 from airflow_provider_payjobs.connection_settings import PayJobsSettings
-from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
+from airflow_provider_payjobs.exceptions import (
+    PayJobsApiError,
+    PayJobsAuthError,
+    PayJobsTransportError,
+    PayJobsValidationError,
+)
 from airflow_provider_payjobs.models import Languages
 from airflow_provider_payjobs.paging import RepeatedPage, job_pages
+from airflow_provider_payjobs.payment_ids import check_payout_key, with_payout_ids
+from airflow_provider_payjobs.payout.protocol import CreateAttempts, CreateResult
 from airflow_provider_payjobs.retries import RetryPolicy
 from airflow_provider_payjobs.settings_cache import shared_settings
 
@@ -33,8 +40,6 @@ from airflow_provider_payjobs.validation import (
     validate_job_token,
 )
 
-# A gateway's "bad gateway" or "timeout": the service behind it may still save the create.
-GATEWAY_STATUS_CODES = frozenset({502, 504})
 JOBS_PATH = "/payments/jobs"
 # What a call checks in a 2xx answer before returning it: (decoded JSON, error factory) -> result.
 Shape = Callable[[Any, Callable[[str], Exception]], Any]
@@ -57,6 +62,8 @@ class PayJobsHook(BaseHook):
     :param retry_min_wait: overrides the ``retry_min_wait`` extra: seconds before the first retry.
     :param retry_max_wait: overrides the ``retry_max_wait`` extra: cap on a wait between attempts.
     :param retry_after_cap: overrides the ``retry_after_cap`` extra: cap on a ``Retry-After`` wait.
+    :param lookup_max_pages: the most pages of 50 jobs one search for an existing job reads
+        before it fails closed (``reconcile.MAX_LIST_PAGES`` by default).
     """
 
     conn_name_attr = "payjobs_conn_id"
@@ -85,9 +92,17 @@ class PayJobsHook(BaseHook):
         retry_min_wait: float | None = None,
         retry_max_wait: float | None = None,
         retry_after_cap: float | None = None,
+        lookup_max_pages: int | None = None,
     ) -> None:
         super().__init__()
         self.payjobs_conn_id = payjobs_conn_id
+        if lookup_max_pages is not None and (
+            isinstance(lookup_max_pages, bool)
+            or not isinstance(lookup_max_pages, int)
+            or lookup_max_pages < 1
+        ):
+            raise PayJobsValidationError("lookup_max_pages", "must be an integer >= 1", lookup_max_pages)
+        self.lookup_max_pages = lookup_max_pages or reconcile.MAX_LIST_PAGES
         self._overrides = {
             "api_version": api_version,
             "timeout": timeout,
@@ -127,6 +142,15 @@ class PayJobsHook(BaseHook):
         return self._settings
 
     def _settings_from(self, connection: Any) -> PayJobsSettings:
+        conn_type = getattr(connection, "conn_type", None)
+        if conn_type != self.conn_type:
+            # Another type's connection may carry the same host and login, and pay: refuse it.
+            raise PayJobsValidationError(
+                f"connection {self.payjobs_conn_id!r}",
+                f"is of type {conn_type!r}, not {self.conn_type!r}: set its type to "
+                f"{self.conn_type!r} (Connection Type 'PayQuicker Payment Jobs' in the UI, "
+                f'"conn_type": "{self.conn_type}" in JSON, a {self.conn_type}:// URI)',
+            )
         settings = PayJobsSettings.from_connection(connection, self._overrides)
         mask_secret(settings.credentials.client_secret)
         return settings
@@ -198,46 +222,104 @@ class PayJobsHook(BaseHook):
         """
         Create a payment job (PaymentJobResult). The body is validated first.
 
-        When every item carries a ``clientPaymentId``, a create whose outcome is unknown (5xx,
-        429, timeout, connection dropped after sending) is reconciled before it is tried again:
-        a job already holding those ids is adopted instead of posting a second one, and a
-        refusal saying an id is already used adopts the job that holds them all. Without ids,
-        a create is retried only when the request provably never reached the server.
+        When every item carries a ``clientPaymentId``, the ids may exist already (an earlier
+        call, a retry, ids of a payout key): before the first POST a job already holding them is
+        looked for and adopted instead of posting a second one (see :meth:`find_job_holding`), and
+        a create whose outcome is unknown (5xx, 429, timeout, connection dropped after sending) is
+        looked for again before it is tried again. A refusal saying an id is already used adopts
+        the job that holds them all. Without ids, a create is retried only when the request
+        provably never reached the server.
 
         :param body: a GatewayPaymentJob or PortalPaymentJob; datetimes are sent as RFC 3339 UTC.
-        :param created_since: when the first attempt to create this job started, if earlier
-            than this call (a task retry); bounds the search for an existing job.
+        :param created_since: the earliest moment a job of these ids could have been created (a
+            task retry: its first attempt; a payout key: its look-back window); bounds the search
+            for an existing job. Default: this call's start, less ``CLOCK_SKEW_MARGIN``.
         :param before_post: called right before each POST is sent (the operator records when, so
             that a later try knows how long a request it never saw answered may still land).
         """
+        return self.create_exactly_once(
+            body,
+            created_since=created_since or datetime.now(timezone.utc),
+            may_still_land_since=None,
+            before_post=before_post,
+            scope=None,
+        ).job
+
+    def create_exactly_once(
+        self,
+        body: Mapping[str, Any],
+        *,
+        created_since: datetime,
+        may_still_land_since: datetime | None,
+        before_post: Callable[[], None] | None,
+        scope: str | None,
+    ) -> CreateResult:
+        """
+        :meth:`create_payment_job`, telling whether the job was adopted or created.
+
+        :param body: a GatewayPaymentJob or PortalPaymentJob.
+        :param created_since: the start of the search for a job already holding the ids.
+        :param may_still_land_since: when an earlier POST of these ids left unanswered.
+        :param before_post: called right before each POST is sent.
+        :param scope: the prefix of a payout key's ids (see :func:`payout_scope`).
+        """
         wire_body = prepare_create_body(body)
-        ids = reconcile.client_payment_ids(wire_body)
-        since = created_since or datetime.now(timezone.utc)
-        posts = _PostTimes(before_post)
-        outcome_unknown = False
-        policy = self.retry_policy
-        for attempt in policy.retrying("POST", JOBS_PATH, self.log, idempotent=ids is not None):
-            with attempt:
-                if outcome_unknown and ids:
-                    existing = self._find_earlier_create(ids, since, wire_body, posts.may_still_land_since)
-                    if existing is not None:
-                        return existing
-                try:
-                    return self._send_once(
-                        "POST", JOBS_PATH, shape=check_job, json_body=wire_body, before_send=posts.sending
-                    )
-                except PayJobsApiError as error:
-                    if ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):
-                        # Refused as a repeat, or accepted with an unreadable answer: the job exists.
-                        return self._adopt_or_raise(ids, since, wire_body, error)
-                    outcome_unknown = policy.should_retry(error, "GET")
-                    posts.failed(may_still_land=error.status_code in GATEWAY_STATUS_CODES)
-                    raise
-                except PayJobsTransportError as error:
-                    outcome_unknown = outcome_unknown or error.request_sent
-                    posts.failed(may_still_land=error.request_sent)
-                    raise
-        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+        creation = CreateAttempts(
+            self,
+            wire_body,
+            created_since=created_since,
+            may_still_land_since=may_still_land_since,
+            before_post=before_post,
+            scope=scope,
+            log=self.log,
+        )
+        idempotent = creation.ids is not None
+        return self.retry_policy.call(
+            "POST", JOBS_PATH, self.log, creation.attempt, idempotent=idempotent, target=self._target()
+        )
+
+    def post_job(self, body: Mapping[str, Any], *, before_send: Callable[[], None]) -> dict[str, Any]:
+        """
+        One POST of a checked body, no retry, no search: a part of :meth:`create_payment_job`.
+
+        :param body: the wire body, as :func:`prepare_create_body` returns it.
+        :param before_send: called right before the request leaves.
+        """
+        return self._send_once("POST", JOBS_PATH, shape=check_job, json_body=body, before_send=before_send)
+
+    def should_retry_read(self, error: BaseException) -> bool:
+        """
+        Whether ``error`` is one a read would be retried on: the outcome of a create is unknown.
+
+        :param error: what a create attempt raised.
+        """
+        return self.retry_policy.should_retry(error, "GET")
+
+    def derive_payout_ids(
+        self,
+        body: Mapping[str, Any],
+        payout_key: str,
+        *,
+        dag_id: str,
+        task_id: str,
+        map_index: int = -1,
+    ) -> dict[str, Any]:
+        """
+        The body, checked, with the clientPaymentIds that ``CreatePaymentJobOperator(payout_key=...)``
+        derives: code outside an operator that pays the same payout gets the same ids.
+
+        Pass the result to :meth:`create_payment_job` with ``created_since`` at the start of the
+        look-back window: a job that already pays the payout is then adopted, not paid again.
+
+        :param body: a GatewayPaymentJob or PortalPaymentJob.
+        :param payout_key: what makes the payout one, e.g. ``"payroll-2026-11"``.
+        :param dag_id: the DAG whose task pays it (part of the ids).
+        :param task_id: the task that pays it (part of the ids).
+        :param map_index: the mapped task's index, -1 when not mapped.
+        """
+        return with_payout_ids(
+            prepare_create_body(body), dag_id, task_id, check_payout_key(payout_key), map_index
+        )
 
     def find_job_holding(
         self,
@@ -245,9 +327,14 @@ class PayJobsHook(BaseHook):
         created_since: datetime,
         *,
         may_still_land_since: datetime | None = None,
+        scope: str | None = None,
+        max_pages: int | None = None,
     ) -> dict[str, Any] | None:
         """
         The job already holding all ``client_payment_ids``, created since ``created_since``.
+
+        The search lists jobs newest first and stops at ``created_since``; it reads at most
+        ``max_pages`` pages and fails closed (:class:`PayJobsReconcileError`) when it cannot tell.
 
         :param client_payment_ids: the ids every item of the job was created with.
         :param created_since: the earliest moment the job could have been created; the search
@@ -255,9 +342,24 @@ class PayJobsHook(BaseHook):
         :param may_still_land_since: when a create of these ids left whose answer was never seen
             (unanswered, or a gateway's 502/504). While none holds them, the search is made again
             once that create could have been saved (``create_landing_seconds`` after it left).
+        :param scope: a payout key's id prefix: a job holding other ids of it is a conflict.
+        :param max_pages: the most list pages one search reads (default: the ``lookup_max_pages``
+            the hook was made with, else ``reconcile.MAX_LIST_PAGES``).
         :raises PayJobsConflictError: some ids are held but no single job holds them all.
         """
-        existing = self._search_jobs(client_payment_ids, created_since)
+        pages = max_pages or self.lookup_max_pages
+
+        def search() -> dict[str, Any] | None:
+            return reconcile.find_job_holding(
+                client_payment_ids,
+                created_since,
+                self.list_payment_jobs,
+                self.retrieve_payment_job,
+                scope=scope,
+                max_pages=pages,
+            )
+
+        existing = search()
         if existing is None and may_still_land_since is not None:
             # That request may still be on its way through the server: let it land before anyone
             # posts again, or a server that does not deduplicate pays twice.
@@ -271,35 +373,7 @@ class PayJobsHook(BaseHook):
                     wait,
                 )
                 time.sleep(wait)
-                existing = self._search_jobs(client_payment_ids, created_since)
-        if existing is not None:
-            self.log.warning(
-                "Payment job %s already holds these %d clientPaymentIds: adopting it, not creating another",
-                existing["token"],
-                len(client_payment_ids),
-            )
-        return existing
-
-    def _search_jobs(self, client_payment_ids: list[str], created_since: datetime) -> dict[str, Any] | None:
-        return reconcile.find_job_holding(
-            client_payment_ids, created_since, self.list_payment_jobs, self.retrieve_payment_job
-        )
-
-    def _find_earlier_create(
-        self, ids: list[str], since: datetime, body: Mapping[str, Any], in_flight_since: datetime | None
-    ) -> dict[str, Any] | None:
-        """The job an earlier attempt created, checked to pay what ``body`` says; None when none exists."""
-        existing = self.find_job_holding(ids, since, may_still_land_since=in_flight_since)
-        if existing is not None:
-            reconcile.check_pays_the_same(body, existing)
-        return existing
-
-    def _adopt_or_raise(
-        self, ids: list[str], since: datetime, body: Mapping[str, Any], error: PayJobsApiError
-    ) -> dict[str, Any]:
-        existing = self._find_earlier_create(ids, since, body, None)
-        if existing is None:
-            raise error
+                existing = search()
         return existing
 
     def retrieve_payment_job(
@@ -414,9 +488,23 @@ class PayJobsHook(BaseHook):
 
     def get_access_token(self, *, force_refresh: bool = False) -> AccessToken:
         """
-        A cached bearer token, fetched when missing or about to expire.
+        A cached bearer token, fetched (with the connection's retries) when missing or about to expire.
 
         :param force_refresh: fetch a new token even when the cached one is still fresh.
+        """
+        return self.retry_policy.call(
+            "POST",
+            TOKEN_PATH,
+            self.log,
+            lambda: self._token_for_call(force_refresh=force_refresh),
+            idempotent=True,
+            target=self._target(),
+        )
+
+    def _token_for_call(self, *, force_refresh: bool = False) -> AccessToken:
+        """
+        The cached token, or one fetch attempt: inside a call a failed fetch is that call's
+        failed attempt, retried within its budget, never a nested retry loop of its own.
         """
         credentials = self.settings.credentials
         token = None if force_refresh else TOKEN_CACHE.get(credentials)
@@ -432,17 +520,22 @@ class PayJobsHook(BaseHook):
     def _fetch_token(self) -> AccessToken:
         url, headers, form = self.settings.credentials.token_request()
         path = url.removeprefix(self.settings.base_url)
-        for attempt in self.retry_policy.retrying("POST", path, self.log, idempotent=True):
-            with attempt:
-                token = token_from(self.transport.send("POST", path, headers=headers, form=form), path)
+        token = token_from(self.transport.send("POST", path, headers=headers, form=form), path)
         mask_secret(token.value)
         self.log.debug("PayQuicker access token granted for client %s", self.settings.credentials.client_id)
         return token
 
     def _request(self, method: str, path: str, *, shape: Shape, params: dict[str, Any] | None = None) -> Any:
         return self.retry_policy.call(
-            method, path, self.log, lambda: self._send_once(method, path, shape=shape, params=params)
+            method,
+            path,
+            self.log,
+            lambda: self._send_once(method, path, shape=shape, params=params),
+            target=self._target(),
         )
+
+    def _target(self) -> str:
+        return server_address(self.settings.base_url)
 
     def _send_once(
         self,
@@ -466,12 +559,12 @@ class PayJobsHook(BaseHook):
                 before_send=before_send,
             )
 
-        token = self.get_access_token()
+        token = self._token_for_call()
         answer = send(token)
         if answer.status == 401:
             # The token expired early or was revoked: one fresh token, one more try.
             TOKEN_CACHE.drop(self.settings.credentials, token)
-            answer = send(self.get_access_token())
+            answer = send(self._token_for_call())
         self.log.debug("PayQuicker %s %s -> HTTP %s", method, path, answer.status)
         return _checked(answer, method, path, shape, self.settings.max_answer_bytes)
 
@@ -485,7 +578,11 @@ class PayJobsHook(BaseHook):
         settings = await self.asettings()
         async with shared_async_client(settings) as client:
             return await settings.retry_policy.acall(
-                method, path, self.log, lambda: self._asend_once(client, method, path, shape, params)
+                method,
+                path,
+                self.log,
+                lambda: self._asend_once(client, method, path, shape, params),
+                target=server_address(settings.base_url),
             )
 
     async def _asend_once(
@@ -520,26 +617,6 @@ def _job_shape(job_token: str) -> Shape:
     return lambda data, malformed_answer: check_job(data, malformed_answer, expected_token=job_token)
 
 
-class _PostTimes:
-    """When a create's POSTs left, and since when one of them may still be landing."""
-
-    def __init__(self, on_send: Callable[[], None] | None) -> None:
-        self.on_send = on_send
-        # Wall clock, as a later try (another process) reads the same moment from the state store.
-        self.last_sent: datetime | None = None
-        self.may_still_land_since: datetime | None = None
-
-    def sending(self) -> None:
-        self.last_sent = datetime.now(timezone.utc)
-        if self.on_send is not None:
-            self.on_send()
-
-    def failed(self, *, may_still_land: bool) -> None:
-        # Sticky: an answered failure later does not make an earlier unanswered request land.
-        if may_still_land and self.last_sent is not None:  # not when no POST has left yet
-            self.may_still_land_since = self.last_sent
-
-
 def describe_connection_failure(error: BaseException, settings: PayJobsSettings | None) -> str:
     """
     A plain sentence for what went wrong when testing a connection.
@@ -567,6 +644,19 @@ def describe_connection_failure(error: BaseException, settings: PayJobsSettings 
             return f"{where} did not answer in time."
         return f"Cannot reach {where}: {error}"
     return f"Connection test failed: {error}"
+
+
+def server_address(base_url: str) -> str:
+    """``host:port`` of a base URL (the scheme's port when it names none), for error messages.
+
+    :param base_url: the API base URL.
+    """
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return parts.netloc
+    return f"{parts.hostname}:{port}"
 
 
 def _job_path(job_token: str) -> str:

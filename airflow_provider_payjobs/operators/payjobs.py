@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +28,7 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsError,
     PayJobsValidationError,
     _short_repr,
+    permanent_failure_reason,
 )
 from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
@@ -34,9 +36,19 @@ from airflow_provider_payjobs.job_events import attach_to_outlets, check_outlets
 from airflow_provider_payjobs.job_status import Outcome, StatusSets
 from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, PaymentJobLink, push_job_link
 from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
-from airflow_provider_payjobs.payment_ids import with_client_payment_ids
-from airflow_provider_payjobs.reconcile import client_payment_ids, payment_differences
-from airflow_provider_payjobs.resubmission import plan_resubmission
+from airflow_provider_payjobs.payment_ids import (
+    check_payout_key,
+    payout_scope,
+    with_client_payment_ids,
+    with_payout_ids,
+)
+from airflow_provider_payjobs.payout.protocol import (
+    STATE_CREATE_STARTED,
+    STATE_JOB_TOKEN,
+    STATE_LAST_POST,
+    STATE_RESUBMISSION,
+    PayoutProtocol,
+)
 from airflow_provider_payjobs.user_action import decide_in_worker
 from airflow_provider_payjobs.validation import (
     RFC3339_RE,
@@ -48,12 +60,17 @@ from airflow_provider_payjobs.validation import (
 from airflow_provider_payjobs.waiting import FAILED, TIMEOUT, JobWait, failure_message, job_from_event
 
 DEFAULT_TIMEOUT = timedelta(hours=24)
-# Keys in Airflow's task state store (3.3+). Renaming one breaks retries already in flight.
-STATE_JOB_TOKEN = "payjobs_job_token"
-STATE_CREATE_STARTED = "payjobs_create_started_at"
-STATE_LAST_POST = "payjobs_last_post_at"  # when a POST of this job was last sent, by any try
-# {"generation": n, "positions": [...]}: the n-th resubmission and which of the body's items it pays.
-STATE_RESUBMISSION = "payjobs_resubmission"
+# How far back a payout key's earlier runs are looked for: a monthly payroll re-run a month later.
+DEFAULT_PAYOUT_LOOKBACK = timedelta(days=35)
+# The task state store's keys (3.3+), kept importable from here.
+__all__ = [
+    "STATE_CREATE_STARTED",
+    "STATE_JOB_TOKEN",
+    "STATE_LAST_POST",
+    "STATE_RESUBMISSION",
+    "CancelPaymentJobOperator",
+    "CreatePaymentJobOperator",
+]
 # A schedule string must start with its date: pendulum would read "10:00" as today, on each try anew.
 _DATE_FIRST = re.compile(r"[0-9]{4}", re.ASCII)
 
@@ -64,11 +81,14 @@ def _default_deferrable() -> bool:
 
 class CreatePaymentJobOperator(BaseOperator):
     """
-    Creates a payment job, and optionally waits until it finishes, exactly once per task run.
+    Creates a payment job, and optionally waits until it finishes, exactly once per task run, or
+    once per payout key across every run of it.
 
-    Every item gets a ``clientPaymentId`` (derived from dag, task, run, map index and position
-    when not given), the job token is stored durably before any wait, and a retried task
-    reconnects to its job instead of paying again.
+    Every item gets a ``clientPaymentId`` when not given: derived from dag, task, run, map index
+    and position, or, with ``payout_key``, from dag, task, key, map index and the item's payee.
+    Before the first POST a job already holding those ids is looked for and adopted (never paid
+    again); the job token is stored durably before any wait, and a retried task reconnects to its
+    job instead of paying again (the protocol: :mod:`airflow_provider_payjobs.payout.protocol`).
 
     :param body: the GatewayPaymentJob or PortalPaymentJob, a dict or a JSON string (templated).
         ``notBefore``/``notAfter`` may be datetimes or strings; they are sent as RFC 3339 UTC.
@@ -91,13 +111,23 @@ class CreatePaymentJobOperator(BaseOperator):
     :param max_items: refuse a job with more items.
     :param max_total_amount: refuse a job moving more money than this per currency, e.g. ``{"USD": 10000}``.
     :param dry_run: validate and log the summary; create nothing.
+    :param payout_key: what makes this payout one across DAG runs (templated), e.g.
+        ``"payroll-{{ ds }}"`` or a business id. Every run of the same key (a re-run of the date, a
+        manual run, a backfill) pays each item at most once; items are known by their payee (and,
+        for several items to one payee, their order by currency, amount, purpose, source, note and
+        memo), not by their position. A re-run whose items differ fails without paying. Unset,
+        every DAG run is its own payout.
+    :param payout_lookback: how far back a payout key's earlier jobs are looked for (default 35
+        days); a job older than that is not seen, so a re-run after it would pay again.
+    :param lookup_max_pages: the most pages of 50 jobs one look reads before the task fails
+        closed, saying so (default 200: 10,000 jobs).
 
     With ``outlets=[Asset(...)]`` (and ``wait_for_completion=True``, which outlets need), the
     asset event of a successful wait carries the job's summary as its extra (see
     :func:`~airflow_provider_payjobs.job_events.job_event_payload`).
     """
 
-    template_fields: Sequence[str] = ("body", "payjobs_conn_id")
+    template_fields: Sequence[str] = ("body", "payjobs_conn_id", "payout_key")
     template_fields_renderers = {"body": "json"}
     operator_extra_links = (PaymentJobLink(),)
     ui_color = "#d8f3e6"
@@ -117,10 +147,16 @@ class CreatePaymentJobOperator(BaseOperator):
         max_items: int | None = None,
         max_total_amount: Mapping[str, float] | None = None,
         dry_run: bool = False,
+        payout_key: str | None = None,
+        payout_lookback: float | timedelta = DEFAULT_PAYOUT_LOOKBACK,
+        lookup_max_pages: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.body = body
+        self.payout_key = payout_key
+        self.payout_lookback_seconds = _positive_seconds(payout_lookback, "payout_lookback")
+        self.lookup_max_pages = lookup_max_pages
         self.payjobs_conn_id = payjobs_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -132,7 +168,8 @@ class CreatePaymentJobOperator(BaseOperator):
         check_limits_are_sane(max_items, max_total_amount)
         self.max_items = max_items
         self.max_total_amount = dict(max_total_amount) if max_total_amount else None
-        self.dry_run = dry_run
+        # Not ``self.dry_run``: that is BaseOperator's method on Airflow 3.3.
+        self.validate_only = dry_run
         check_outlets_wait(self.outlets, wait_for_completion)
         self.job_token: str | None = None
         self._task_instance: Any = None  # the running try, for on_kill to read its state back
@@ -140,40 +177,63 @@ class CreatePaymentJobOperator(BaseOperator):
     @cached_property
     def hook(self) -> PayJobsHook:
         """The hook of ``payjobs_conn_id``, made once per operator."""
-        return PayJobsHook(self.payjobs_conn_id)
+        return PayJobsHook(self.payjobs_conn_id, lookup_max_pages=self.lookup_max_pages)
 
     # --- execute --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         """
-        Create the job, or find the one an earlier try of this task run created; wait if asked.
+        Create the job, or find the one an earlier try (or run of the payout key) created; wait if asked.
 
         Returns the job token, or with ``wait_for_completion`` the final job (after deferring,
-        :meth:`execute_complete` returns it); ``None`` for a dry run.
+        :meth:`execute_complete` returns it); ``None`` for a dry run. A failure no retry can mend
+        (bad input, a refused body, bad credentials, a payout that differs, a guardrail) fails
+        the task at once, without its retries.
 
         :param context: the Airflow context of the running task.
         """
-        check_outlets_wait(self.outlets, self.wait_for_completion)  # outlets may be added after init
-        state = _TaskState(context)
-        resubmission = state.get(STATE_RESUBMISSION) or {}
-        generation, positions = int(resubmission.get("generation", 0)), resubmission.get("positions")
-        body = self.prepare_body(context, generation, positions)
-        if self.dry_run:
-            self.log.info("Dry run: would create a payment job of %s; nothing was sent", describe_body(body))
-            return None
-        job = self._earlier_job(context, state, body)
-        # An earlier job failed: pay what it left unpaid, only when asked to. An earlier try may
-        # already have made that resubmission (and it may have failed too): look before creating.
-        while job is not None and self.status_sets.classify_job(job) is Outcome.FAILED:
-            generation, positions = self._plan_resubmission(state, job, body, generation, positions)
-            body = self.prepare_body(context, generation, positions)
-            job = self._earlier_job(context, state, body)
-        if job is None:
-            job = self._create(context, state, body)
+        with _failing_at_once_when_retries_cannot_help():
+            check_outlets_wait(self.outlets, self.wait_for_completion)  # outlets may be added after init
+            if self.validate_only:
+                body = self.prepare_body(context)
+                self.log.info(
+                    "Dry run: would create a payment job of %s; nothing was sent", describe_body(body)
+                )
+                return None
+            job = self._protocol(context).run().job
         self._publish(context, job["token"])
         if not self.wait_for_completion:
             return job["token"]
         return self._announce(context, self._wait(job))
+
+    def _protocol(self, context: Context) -> PayoutProtocol:
+        """The exactly-once protocol of this try, given Airflow's task state store and the hook."""
+        ti = context["ti"]
+        run_started = _earliest_run_moment(context)
+        key = self._rendered_payout_key()
+        window_start = None
+        if key is not None:
+            window_start = min(
+                run_started, datetime.now(timezone.utc) - timedelta(seconds=self.payout_lookback_seconds)
+            )
+        return PayoutProtocol(
+            store=_TaskState(context),
+            client=self.hook,
+            body_for=lambda generation, positions: self.prepare_body(context, generation, positions),
+            is_failed=lambda job: self.status_sets.classify_job(job) is Outcome.FAILED,
+            run_started=run_started,
+            window_start=window_start,
+            scope_for=lambda generation: (
+                None if key is None else payout_scope(ti.dag_id, ti.task_id, key, _map_index(ti), generation)
+            ),
+            resubmit_failed=self.resubmit_failed,
+            own_ids=not _body_has_no_ids(self.body),
+            failure_message=failure_message,
+            log=self.log,
+        )
+
+    def _rendered_payout_key(self) -> str | None:
+        return None if self.payout_key is None else check_payout_key(self.payout_key)
 
     def prepare_body(
         self, context: Context, generation: int = 0, positions: Sequence[int] | None = None
@@ -192,130 +252,17 @@ class CreatePaymentJobOperator(BaseOperator):
         # Checked before ids are derived: errors name the positions of the body as written.
         body = prepare_create_body(body)
         ti = context["ti"]
-        body, _ = with_client_payment_ids(
-            body, ti.dag_id, ti.task_id, context["run_id"], _map_index(ti), generation
-        )
+        payout_key = self._rendered_payout_key()
+        if payout_key is not None:
+            body = with_payout_ids(body, ti.dag_id, ti.task_id, payout_key, _map_index(ti), generation)
+        else:
+            body, _ = with_client_payment_ids(
+                body, ti.dag_id, ti.task_id, context["run_id"], _map_index(ti), generation
+            )
         if positions is not None:
             body["items"] = [body["items"][position] for position in positions]
         check_guardrails(body, self.max_items, self.max_total_amount)
         return body
-
-    def _earlier_job(
-        self, context: Context, state: _TaskState, body: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """The job an earlier try of this task run created, if any."""
-        token = state.get(STATE_JOB_TOKEN)
-        if token:
-            self.log.info("Resuming payment job %s created by an earlier try", token)
-            job = self.hook.retrieve_payment_job(token)
-        elif state.get(STATE_CREATE_STARTED) or context["ti"].try_number > 1:
-            # An earlier try may have created the job and died before storing its token.
-            job = self._find_created_job(context, state, body)
-            if job is None:
-                return None
-        else:
-            return None
-        differences = payment_differences(body, job)
-        if differences:
-            # Same ids, other payments: adopting would leave someone unpaid, creating could pay twice.
-            raise AirflowFailException(
-                f"Payment job {job['token']}, created by an earlier try of this task run, does not pay "
-                f"what this try's body says: {'; '.join(differences[:10])}. That job exists and may be "
-                "paying; nothing new was posted. The body must render the same on every try: check "
-                "that job in PayQuicker (cancel it if it is wrong), then pay anything else in a new DAG "
-                "run or under your own clientPaymentIds."
-            )
-        state.set(STATE_JOB_TOKEN, job["token"])
-        return job
-
-    def _find_created_job(
-        self, context: Context, state: _TaskState, body: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """The job an earlier try created, found by its ids; waits for one that may still be landing."""
-        # The try that posted may have died waiting for the answer while the server still worked
-        # on it: that request gets as long as the hook itself would give it.
-        posted = state.get(STATE_LAST_POST) or state.get(STATE_CREATE_STARTED)
-        job = self.hook.find_job_holding(
-            client_payment_ids(body) or [],
-            self._created_since(context, state),
-            may_still_land_since=datetime.fromisoformat(posted) if posted else None,
-        )
-        if job is not None:
-            self.log.info("Found payment job %s created by an earlier try", job["token"])
-        return job
-
-    def _plan_resubmission(
-        self,
-        state: _TaskState,
-        failed_job: dict[str, Any],
-        body: dict[str, Any],
-        generation: int,
-        positions: list[int] | None,
-    ) -> tuple[int, list[int]]:
-        """The next resubmission (generation, positions) after ``failed_job``, or a failed task."""
-        ended = f"Payment job {failed_job['token']} from an earlier try ended {failed_job.get('status')}"
-        if not self.resubmit_failed:
-            raise AirflowFailException(
-                f"{ended}; not paying again silently. {failure_message(failed_job)}. "
-                "Set resubmit_failed=True to pay its unpaid items in a new job."
-            )
-        if not _body_has_no_ids(self.body):
-            raise AirflowFailException(
-                f"{ended}; resubmit_failed needs new clientPaymentIds and this body sets its own: "
-                "give new ids to pay again."
-            )
-        current = positions if positions is not None else list(range(len(body["items"])))
-        plan = plan_resubmission(body, current, failed_job)
-        refusal = plan.refusal(failed_job["token"])
-        if refusal:
-            raise AirflowFailException(f"{ended}; {refusal}")
-        generation += 1
-        self.log.warning(
-            "%s; paying its %d unpaid items again with new clientPaymentIds (resubmission %d); "
-            "the %d items it paid are not paid again",
-            ended,
-            len(plan.unpaid_positions),
-            generation,
-            len(plan.paid_ids),
-        )
-        # Forget the failed job before recording the resubmission: a kill in between leaves a
-        # retry that finds the failed job again and plans the same resubmission.
-        state.delete(STATE_JOB_TOKEN)
-        state.delete(STATE_CREATE_STARTED)
-        state.delete(STATE_LAST_POST)
-        # Its ids cannot exist before now: later searches for this resubmission start here.
-        planned_at = datetime.now(timezone.utc).isoformat()
-        state.set(
-            STATE_RESUBMISSION,
-            {"generation": generation, "positions": plan.unpaid_positions, "planned_at": planned_at},
-        )
-        return generation, plan.unpaid_positions
-
-    def _create(self, context: Context, state: _TaskState, body: dict[str, Any]) -> dict[str, Any]:
-        if not state.get(STATE_CREATE_STARTED):  # the first attempt bounds every later search
-            state.set(STATE_CREATE_STARTED, datetime.now(timezone.utc).isoformat())
-        job = self.hook.create_payment_job(
-            body,
-            created_since=self._created_since(context, state),
-            before_post=lambda: state.set(STATE_LAST_POST, datetime.now(timezone.utc).isoformat()),
-        )
-        state.set(STATE_JOB_TOKEN, job["token"])
-        self.log.info("Created payment job %s with %d items", job["token"], len(body["items"]))
-        return job
-
-    def _created_since(self, context: Context, state: _TaskState) -> datetime:
-        stored = state.get(STATE_CREATE_STARTED) or (state.get(STATE_RESUBMISSION) or {}).get("planned_at")
-        if stored:
-            return datetime.fromisoformat(stored)
-        # The earliest the run could have paid: clearing a run moves its start_date, not run_after.
-        # (logical_date is a label for the data, not a moment the run existed.)
-        dag_run = context.get("dag_run")
-        known = [
-            moment
-            for name in ("run_after", "queued_at", "start_date")
-            if isinstance(moment := getattr(dag_run, name, None), datetime)
-        ]
-        return min(known) if known else datetime.now(timezone.utc) - timedelta(days=1)
 
     def _publish(self, context: Context, token: str) -> None:
         self.job_token = token
@@ -510,7 +457,7 @@ def _parse_body(body: Any) -> dict[str, Any]:
 
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_refuse_repeated_keys)
+        return json.loads(text, object_pairs_hook=_refuse_repeated_keys, parse_float=Decimal)
     except PayJobsValidationError:
         raise
     # RecursionError: nested too deep to parse; ValueError: bad JSON, or an integer of over 4300 digits.
@@ -566,6 +513,34 @@ def _body_has_no_ids(body: Any) -> bool:
         not isinstance(item, Mapping) or item.get("clientPaymentId") is None
         for item in (items if isinstance(items, (list, tuple)) else [])
     )
+
+
+def _earliest_run_moment(context: Context) -> datetime:
+    """The earliest the run could have paid: clearing a run moves its start_date, not run_after.
+
+    (logical_date is a label for the data, not a moment the run existed.)
+    """
+    dag_run = context.get("dag_run")
+    known = [
+        moment
+        for name in ("run_after", "queued_at", "start_date")
+        if isinstance(moment := getattr(dag_run, name, None), datetime)
+    ]
+    return min(known) if known else datetime.now(timezone.utc) - timedelta(days=1)
+
+
+class _failing_at_once_when_retries_cannot_help:  # named like a statement: it is used as one
+    """Turn an error that every retry would repeat into AirflowFailException: no retries for it."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        if isinstance(error, PayJobsError):
+            reason = permanent_failure_reason(error)
+            if reason is not None:
+                raise AirflowFailException(f"{error} (not retried: {reason})") from error
+        return False
 
 
 def _map_index(ti: Any) -> int:
