@@ -75,11 +75,12 @@ def test_retrieve_passes_filter_and_language(sandbox) -> None:
 def test_pagination_across_many_pages(sandbox) -> None:
     hook = PayJobsHook()
     tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(23)]
+    creates_looked = len(api_calls(sandbox, "GET", "/payments/jobs"))  # each create looks first
     first = hook.list_payment_jobs(1, 5)
     assert first["meta"] == {**first["meta"], "pageSize": "5", "pageCount": "5", "recordCount": "23"}
     listed = [job["token"] for job in hook.iter_payment_jobs(page_size=5)]
     assert listed == list(reversed(tokens)), "newest first, each job exactly once"
-    assert len(api_calls(sandbox, "GET", "/payments/jobs")) == 1 + 5
+    assert len(api_calls(sandbox, "GET", "/payments/jobs")) - creates_looked == 1 + 5
 
 
 def test_pagination_without_a_page_count_reads_until_a_short_page(sandbox, monkeypatch) -> None:
@@ -93,8 +94,10 @@ def test_pagination_without_a_page_count_reads_until_a_short_page(sandbox, monke
         return answer
 
     monkeypatch.setattr(PayJobsHook, "list_payment_jobs", without_page_count)
+    creates_looked = len(api_calls(sandbox, "GET", "/payments/jobs"))  # each create looks first
     assert [job["token"] for job in hook.iter_payment_jobs(page_size=5)] == list(reversed(tokens))
-    assert len(api_calls(sandbox, "GET", "/payments/jobs")) == 3, "two full pages, then an empty one"
+    listed = len(api_calls(sandbox, "GET", "/payments/jobs")) - creates_looked
+    assert listed == 3, "two full pages, then an empty one"
 
 
 def test_iter_on_an_empty_account(sandbox) -> None:

@@ -303,7 +303,7 @@ def test_iteration_stops_on_a_repeated_page(hostile, capsys) -> None:
 
 
 def reconcile_against(hostile: HostileServer, list_page: Callable[[int], Any]) -> BaseException:
-    """Create with ids; the POST answers 500 (outcome unknown), so the hook searches the list."""
+    """Create with ids: the hook searches the list before its first POST (which would answer 500)."""
 
     def scenario(request: Request) -> Reply | None:
         if request.method == "POST" and request.path.startswith(JOB_PATH_PREFIX):
@@ -344,7 +344,8 @@ def listed_job(number: int = 0, **fields: Any) -> dict[str, Any]:
 def test_malformed_listed_jobs_fail_reconciliation_closed(hostile, entry: dict, why: str) -> None:
     error = reconcile_against(hostile, lambda page: {"payload": [entry], "meta": {"pageCount": "1"}})
     assert isinstance(error, PayJobsReconcileError) and why in str(error)
-    assert len(hostile.calls("POST", "/payments/jobs")) == 1, "no second POST after a failed search"
+    # The look before the first POST failed closed: nothing was posted at all.
+    assert len(hostile.calls("POST", "/payments/jobs")) == 0, "no POST after a failed search"
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,7 @@ def test_odd_creation_times_are_looked_at_not_crashed_on(hostile, created: Any) 
     hostile.scenario = scenario
     adopted = PayJobsHook().create_payment_job(body_with_ids())
     assert adopted["token"] == holder["token"]
-    assert len(hostile.calls("POST", "/payments/jobs")) == 1
+    assert len(hostile.calls("POST", "/payments/jobs")) == 0, "found by the look before posting"
 
 
 def test_a_server_repeating_its_first_page_fails_reconciliation_after_two_pages(hostile) -> None:

@@ -15,6 +15,7 @@ import requests
 from conftest import api_calls, connection_json, logged, wait_until
 from payloads import gateway_item
 
+from airflow_provider_payjobs.answers import encoded_body
 from airflow_provider_payjobs.async_client import ASYNC_CLIENTS, SharedAsyncClient
 from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
@@ -112,8 +113,9 @@ def test_guardrails_refuse_before_sending(sandbox, arguments: dict, words: str) 
     operator = CreatePaymentJobOperator(
         task_id="pay", body={"items": [gateway_item(0), gateway_item(1)]}, **arguments
     )
-    with pytest.raises(PayJobsValidationError, match=words):
+    with pytest.raises(AirflowFailException, match=words) as caught:  # no retry repeats it
         operator.execute(context())
+    assert isinstance(caught.value.__cause__, PayJobsValidationError)
     assert api_calls(sandbox) == []
 
 
@@ -121,7 +123,7 @@ def test_repeated_client_payment_ids_in_one_body_are_refused(sandbox) -> None:
     operator = CreatePaymentJobOperator(
         task_id="pay", body={"items": [gateway_item(0), gateway_item(1, clientPaymentId="payment-0")]}
     )
-    with pytest.raises(PayJobsValidationError, match="'payment-0' is at items\\[0\\], items\\[1\\]"):
+    with pytest.raises(AirflowFailException, match="'payment-0' is at items\\[0\\], items\\[1\\]"):
         operator.execute(context())
     assert api_calls(sandbox) == []
 
@@ -562,7 +564,7 @@ def test_a_retry_whose_body_renders_differently_fails_and_sends_nothing(sandbox,
     retry = context(2, store=first["task_state_store"] or {})
     if not with_store:
         retry["task_state_store"] = None
-    with pytest.raises(AirflowFailException, match=rf"{token}.*does not pay what this try's body says"):
+    with pytest.raises(AirflowFailException, match=rf"{token}.*does not pay what the body says"):
         CreatePaymentJobOperator(task_id="pay", body={"items": changed}).execute(retry)
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
     assert len(sandbox.admin.ledger()) == 1
@@ -576,7 +578,7 @@ def test_reordered_items_never_resubmit_a_paid_payee(sandbox) -> None:
     sandbox.admin.advance_clock(100)  # FAILED: alice paid, bob not
     retry = context(2, store=first["task_state_store"])
     reordered = {"items": [{**bob, "memo": "payout"}, alice]}
-    with pytest.raises(AirflowFailException, match="does not pay what this try's body says"):
+    with pytest.raises(AirflowFailException, match="does not pay what the body says"):
         CreatePaymentJobOperator(task_id="pay", body=reordered, resubmit_failed=True).execute(retry)
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1
 
@@ -618,10 +620,11 @@ def test_a_retry_waits_for_the_create_a_dead_try_left_in_flight(
     operator = CreatePaymentJobOperator(task_id="pay", body=body)
     in_flight = operator.prepare_body(context())  # what the dead try had sent
     headers = {"Authorization": f"Bearer {PayJobsHook().get_access_token().value}", **VERSION_HEADER}
+    data, headers = encoded_body(in_flight, None, headers)  # exact decimals, as the hook sends them
     dead_try = threading.Thread(
         target=requests.post,
         args=(sandbox.base_url + "/payments/jobs",),
-        kwargs={"json": in_flight, "headers": headers, "timeout": 10},
+        kwargs={"data": data, "headers": headers, "timeout": 10},
     )
     now = datetime.now(timezone.utc)
     store = {"payjobs_create_started_at": (now - timedelta(seconds=10)).isoformat()}
@@ -682,8 +685,14 @@ def test_the_last_post_is_recorded_when_the_request_leaves(sandbox, monkeypatch)
         return send(self, method, url, *args, **kwargs)
 
     monkeypatch.setattr(requests.Session, "request", spy)
-    PayJobsHook().get_access_token()
-    sandbox.admin.expire_tokens()  # the first POST is answered 401, then sent again
+    find = PayJobsHook.find_job_holding
+
+    def look_then_expire(self, *args, **kwargs):
+        found = find(self, *args, **kwargs)
+        sandbox.admin.expire_tokens()  # the first POST is answered 401, then sent again
+        return found
+
+    monkeypatch.setattr(PayJobsHook, "find_job_holding", look_then_expire)
     ctx = context()
     CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0, clientPaymentId=None)]}).execute(
         ctx

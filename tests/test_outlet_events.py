@@ -6,6 +6,7 @@ import pytest
 from conftest import TEST_DAGS, load_dag
 from payloads import gateway_item
 
+from airflow_provider_payjobs.compat import AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.job_events import payout_from_asset_event
@@ -105,6 +106,7 @@ def test_outlets_need_a_wait(sandbox) -> None:
         )
     operator = CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(1)]})
     operator.outlets.append(Asset("payjobs://x/y"))  # as `pay >> asset` would, after init
-    with pytest.raises(PayJobsValidationError, match="outlets"):
+    with pytest.raises(AirflowFailException, match=r"outlets.*not retried") as caught:
         operator.execute({})
+    assert isinstance(caught.value.__cause__, PayJobsValidationError)
     assert sandbox.admin.requests() == [], "nothing sent"

@@ -229,6 +229,8 @@ class CreateAttempts:
                 scope=self.scope,
             )
         except PayJobsConflictError as conflict:
+            if self.scope is None:
+                raise  # ids the caller chose: which job holds which is the clearest answer
             raise _mismatch(self.body, conflict) from conflict
         self.must_look = False
         if existing is not None:
@@ -342,6 +344,7 @@ class PayoutProtocol:
 
     def _create(self, body: dict[str, Any], generation: int) -> PayoutResult:
         """Steps 2 and 3: look, post if nothing holds the ids, store the token."""
+        search_start = self._search_start()  # before this try's start is stored: a resubmission's plan
         earlier_start = self.store.get(STATE_CREATE_STARTED)
         # A POST an earlier try sent (or may have sent: it started) and never saw answered may
         # still be landing.
@@ -350,7 +353,7 @@ class PayoutProtocol:
             self.store.set(STATE_CREATE_STARTED, _now())
         result = self.client.create_exactly_once(
             body,
-            created_since=self._search_start(),
+            created_since=search_start,
             may_still_land_since=datetime.fromisoformat(posted) if posted else None,
             before_post=lambda: self.store.set(STATE_LAST_POST, _now()),
             scope=self.scope_for(generation),
