@@ -265,7 +265,7 @@ class PayJobsHook(BaseHook):
         """
         wire_body = prepare_create_body(body)
         creation = CreateAttempts(
-            self,
+            _WithinOneCall(self),
             wire_body,
             created_since=created_since,
             may_still_land_since=may_still_land_since,
@@ -347,16 +347,32 @@ class PayJobsHook(BaseHook):
             the hook was made with, else ``reconcile.MAX_LIST_PAGES``).
         :raises PayJobsConflictError: some ids are held but no single job holds them all.
         """
+        return self._find_job_holding(
+            client_payment_ids,
+            created_since,
+            may_still_land_since=may_still_land_since,
+            scope=scope,
+            max_pages=max_pages,
+            list_page=self.list_payment_jobs,
+            retrieve_job=self.retrieve_payment_job,
+        )
+
+    def _find_job_holding(
+        self,
+        client_payment_ids: list[str],
+        created_since: datetime,
+        *,
+        may_still_land_since: datetime | None,
+        scope: str | None,
+        max_pages: int | None,
+        list_page: Callable[[int, int], dict[str, Any]],
+        retrieve_job: Callable[[str], dict[str, Any]],
+    ) -> dict[str, Any] | None:
         pages = max_pages or self.lookup_max_pages
 
         def search() -> dict[str, Any] | None:
             return reconcile.find_job_holding(
-                client_payment_ids,
-                created_since,
-                self.list_payment_jobs,
-                self.retrieve_payment_job,
-                scope=scope,
-                max_pages=pages,
+                client_payment_ids, created_since, list_page, retrieve_job, scope=scope, max_pages=pages
             )
 
         existing = search()
@@ -604,6 +620,46 @@ class PayJobsHook(BaseHook):
                 method, path, headers={"Authorization": f"Bearer {token.value}"}, params=params
             )
         return _checked(answer, method, path, shape, client.settings.max_answer_bytes)
+
+
+class _WithinOneCall:
+    """
+    The hook as a create call's attempts see it: the searches they make read each page once, so
+    that a failed read is the create's failed attempt, retried in its one budget, never in its own.
+    """
+
+    def __init__(self, hook: PayJobsHook) -> None:
+        self.hook = hook
+        self.post_job = hook.post_job
+        self.should_retry_read = hook.should_retry_read
+
+    def find_job_holding(
+        self,
+        client_payment_ids: list[str],
+        created_since: datetime,
+        *,
+        may_still_land_since: datetime | None = None,
+        scope: str | None = None,
+    ) -> dict[str, Any] | None:
+        hook = self.hook
+
+        def list_page(page: int, page_size: int) -> dict[str, Any]:
+            query = list_query(page, page_size)
+            return hook._send_once("GET", JOBS_PATH, shape=check_job_page, params=query)  # type: ignore[no-any-return]
+
+        def retrieve_job(job_token: str) -> dict[str, Any]:
+            query = retrieve_query(job_token)
+            return hook._send_once("GET", _job_path(job_token), shape=_job_shape(job_token), params=query)  # type: ignore[no-any-return]
+
+        return hook._find_job_holding(
+            client_payment_ids,
+            created_since,
+            may_still_land_since=may_still_land_since,
+            scope=scope,
+            max_pages=None,
+            list_page=list_page,
+            retrieve_job=retrieve_job,
+        )
 
 
 def _checked(answer: Answer, method: str, path: str, shape: Shape, max_answer_bytes: int) -> Any:
