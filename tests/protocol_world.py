@@ -27,6 +27,7 @@ from airflow_provider_payjobs import reconcile
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsError,
+    PayJobsMalformedAnswerError,
     PayJobsTransportError,
     permanent_failure_reason,
 )
@@ -51,8 +52,35 @@ QUIET.setLevel(logging.CRITICAL + 1)
 
 # What one request meets. A POST's fault decides whether the server saves the job and what the
 # client sees; a GET's fault only what the client sees (the read is retried like the hook's).
-POST_FAULTS = ("none", "dropped", "read_timeout", "refused", "slow", "503")
 GET_FAULTS = ("none", "dropped", "refused", "503")
+
+
+def _transport(kind: str) -> Callable[[], Exception]:
+    return lambda: PayJobsTransportError(f"no answer ({kind})", kind=kind, method="POST", path=JOBS_PATH)
+
+
+def _status(code: int) -> Callable[[], Exception]:
+    return lambda: PayJobsApiError(code, method="POST", path=JOBS_PATH, message=f"HTTP {code}")
+
+
+# Faults that stop a POST before the server saves anything.
+NOT_SAVED: dict[str, Callable[[], Exception]] = {
+    "refused": _transport("refused"),
+    "429": _status(429),
+    "502": _status(502),
+    "503": _status(503),
+}
+# Faults after the server saved the job: the answer the client gets instead of the job.
+ANSWER_LOST: dict[str, Callable[[], Exception]] = {
+    "dropped": _transport("dropped"),
+    "read_timeout": _transport("read_timeout"),
+    "slow": _transport("read_timeout"),  # no answer while the save drags on
+    "504_slow": _status(504),  # the gateway gave up while the service was still saving
+    "500_saved": _status(500),
+    "malformed": lambda: PayJobsMalformedAnswerError(201, "not JSON", method="POST", path=JOBS_PATH),
+}
+SLOW_SAVES = frozenset({"slow", "504_slow"})
+POST_FAULTS = ("none", *NOT_SAVED, *ANSWER_LOST)
 
 
 class ProcessKilled(BaseException):
@@ -288,18 +316,14 @@ class FakeClient:
         before_send()
         self.steps.point(f"before POST {number} ({fault})")
         self.clock.advance(1)
-        if fault == "refused":
-            raise PayJobsTransportError("connection refused", kind="refused", method="POST", path=JOBS_PATH)
-        if fault == "503":
-            raise PayJobsApiError(503, method="POST", path=JOBS_PATH, message="service unavailable")
-        job = self.server.create(body, slow=fault == "slow")
+        refusal = NOT_SAVED.get(fault)
+        if refusal is not None:
+            raise refusal()
+        job = self.server.create(body, slow=fault in SLOW_SAVES)
         self.steps.point(f"after POST {number} saved {job.token}")
-        if fault in ("dropped", "read_timeout"):
-            raise PayJobsTransportError("no answer", kind=fault, method="POST", path=JOBS_PATH)
-        if fault == "slow":
-            raise PayJobsTransportError(
-                "no answer in time", kind="read_timeout", method="POST", path=JOBS_PATH
-            )
+        lost_answer = ANSWER_LOST.get(fault)
+        if lost_answer is not None:
+            raise lost_answer()
         return job.answer()
 
     def find_job_holding(
