@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from airflow_provider_payjobs.models import JOB_TOKEN_RE
 
@@ -41,7 +41,7 @@ def check_job(data: Any, malformed: Malformed, expected_token: str | None = None
         problem = f"it is job {data['token']}, not {expected_token}"
     if problem is not None:
         raise malformed(problem)
-    return data
+    return cast(dict[str, Any], data)  # job_problem found none: an object
 
 
 def check_job_page(data: Any, malformed: Malformed) -> dict[str, Any]:

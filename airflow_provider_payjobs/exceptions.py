@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reprlib
-from typing import Any
+from typing import Any, TypedDict
 
 from airflow_provider_payjobs.redaction import redact
 
@@ -32,6 +32,15 @@ class PayJobsValidationError(PayJobsError, ValueError):
         message = f"{field}: {rule}{shown}"
         # Logs and UIs must be able to write the message: no lone surrogate survives in it.
         super().__init__(message.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+class _CallContext(TypedDict):
+    """The keyword arguments :meth:`PayJobsApiError.from_response` passes on about the call."""
+
+    method: str
+    path: str
+    retry_after: float | None
+    location: str | None
 
 
 class PayJobsApiError(PayJobsError):
@@ -131,7 +140,12 @@ class PayJobsApiError(PayJobsError):
             body = json.loads(body_text) if body_text else None
         except (ValueError, RecursionError):
             body = None
-        context = {"method": method, "path": path, "retry_after": retry_after, "location": location}
+        context: _CallContext = {
+            "method": method,
+            "path": path,
+            "retry_after": retry_after,
+            "location": location,
+        }
         if not isinstance(body, dict) or not ({"message", "error", "code"} & body.keys()):
             excerpt = (body_text or "")[:BODY_EXCERPT_CHARS] or "<empty body>"
             return cls(status_code, body_excerpt=excerpt, **context)

@@ -163,7 +163,9 @@ def fit(data: dict[str, Any], max_bytes: int) -> dict[str, Any]:
         since = _text(_required_moment(dropped_newest) + ONE_TICK)
         data["since"] = since
         # A job created at the same instant as a dropped one is below the new start too.
-        data["seen"] = {t: c for t, c in data["seen"].items() if _required_moment(c) >= _moment(since)}
+        data["seen"] = {
+            t: c for t, c in data["seen"].items() if _required_moment(c) >= _required_moment(since)
+        }
     if _size(data) > max_bytes:
         data["open_incomplete"] = True
         low, high = 0, len(data["open"])

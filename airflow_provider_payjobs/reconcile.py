@@ -13,13 +13,14 @@ repeats pages, never ends, or lists malformed jobs makes it fail closed with
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pendulum
 
@@ -50,7 +51,9 @@ DUPLICATE_ID_MESSAGE = re.compile(r"clientPaymentId.*(already|duplicate)", re.IG
 def client_payment_ids(body: Mapping[str, Any]) -> list[str] | None:
     """The clientPaymentIds of every item, or None when any item has none (then nothing can be matched)."""
     ids = [item.get("clientPaymentId") for item in body.get("items") or [] if isinstance(item, Mapping)]
-    return ids if ids and all(isinstance(payment_id, str) and payment_id for payment_id in ids) else None
+    if ids and all(isinstance(payment_id, str) and payment_id for payment_id in ids):
+        return cast("list[str]", ids)
+    return None
 
 
 def is_duplicate_id_refusal(error: PayJobsApiError) -> bool:
@@ -97,7 +100,7 @@ def find_job_holding(
                 raise PayJobsReconcileError(
                     f"more than {MAX_JOB_LOOKUPS} listed jobs came without their items: {CANNOT_TELL}"
                 )
-            job = _read_or_refuse(lambda token=job["token"]: retrieve_job(token))
+            job = _read_or_refuse(functools.partial(retrieve_job, job["token"]))
             items = job.get("items") or []
         job_ids = {item.get("clientPaymentId") for item in items}
         held = job_ids & wanted

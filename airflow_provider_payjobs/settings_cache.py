@@ -47,7 +47,11 @@ async def shared_settings(
     return await asyncio.shield(lookup)
 
 
-def _finish(key: Hashable, done: asyncio.Task[PayJobsSettings], under_way: dict) -> None:
+def _finish(
+    key: Hashable,
+    done: asyncio.Task[PayJobsSettings],
+    under_way: dict[Hashable, asyncio.Task[PayJobsSettings]],
+) -> None:
     under_way.pop(key, None)
     if not done.cancelled() and done.exception() is None:
         _RESOLVED[key] = (time.monotonic() + SETTINGS_TTL_SECONDS, done.result())

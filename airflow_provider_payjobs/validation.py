@@ -454,6 +454,7 @@ def _plain(value: Decimal) -> tuple[Decimal, int, int]:
     (whose precision would round) takes part.
     """
     _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # a finite value's exponent: never "n", "N" or "F"
     if digits[-1] and exponent <= 0:  # already plain (10.5, 7): the common case, kept cheap
         return value, len(digits), -exponent
     kept = len(digits)

@@ -136,7 +136,8 @@ def is_loopback(host: str) -> bool:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return False
-    addresses = {address[4][0].partition("%")[0] for address in found}
+    # An IPv4 or IPv6 sockaddr starts with the address as text (typeshed allows an int for other families).
+    addresses = {str(address[4][0]).partition("%")[0] for address in found}
     return bool(addresses) and all(ipaddress.ip_address(address).is_loopback for address in addresses)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -18,6 +18,7 @@ class SandboxAdmin:
         self.root_url = root_url.rstrip("/")
         self.session = requests.Session()
 
+    # Any: each public method casts the answer to the shape the admin API documents for it.
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         answer = self.session.request(method, f"{self.root_url}/_sandbox/{path}", json=body, timeout=30)
         if not answer.ok:
@@ -28,7 +29,7 @@ class SandboxAdmin:
 
     def faults(self) -> dict[str, Any]:
         """The fault settings in force (``GET /_sandbox/faults``)."""
-        return self._call("GET", "faults")
+        return cast("dict[str, Any]", self._call("GET", "faults"))
 
     def set_faults(self, **settings: Any) -> dict[str, Any]:
         """
@@ -36,7 +37,7 @@ class SandboxAdmin:
 
         :param settings: fault settings by name (``PUT /_sandbox/faults``); a bad one changes nothing.
         """
-        return self._call("PUT", "faults", settings)
+        return cast("dict[str, Any]", self._call("PUT", "faults", settings))
 
     def script_faults(self, *rules: dict[str, Any]) -> dict[str, Any]:
         """
@@ -44,11 +45,11 @@ class SandboxAdmin:
 
         :param rules: the script's rules, in order, e.g. ``{"fault": "500", "method": "GET", "times": 2}``.
         """
-        return self._call("PUT", "faults", {"script": list(rules)})
+        return cast("dict[str, Any]", self._call("PUT", "faults", {"script": list(rules)}))
 
     def config(self) -> dict[str, Any]:
         """The sandbox's settings: ``accept_duplicate_client_ids``, ``step_seconds``, ``token_ttl``."""
-        return self._call("GET", "config")
+        return cast("dict[str, Any]", self._call("GET", "config"))
 
     def set_config(self, **settings: Any) -> dict[str, Any]:
         """
@@ -56,7 +57,7 @@ class SandboxAdmin:
 
         :param settings: settings by name, e.g. ``accept_duplicate_client_ids=True``.
         """
-        return self._call("PUT", "config", settings)
+        return cast("dict[str, Any]", self._call("PUT", "config", settings))
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         """
@@ -64,7 +65,7 @@ class SandboxAdmin:
 
         :param seconds: how far, 0 or more.
         """
-        return self._call("POST", "clock", {"advance": seconds})
+        return cast("dict[str, Any]", self._call("POST", "clock", {"advance": seconds}))
 
     def freeze_clock(self, frozen: bool = True) -> dict[str, Any]:
         """
@@ -72,11 +73,11 @@ class SandboxAdmin:
 
         :param frozen: True: time moves only through :meth:`advance_clock`.
         """
-        return self._call("POST", "clock", {"frozen": frozen})
+        return cast("dict[str, Any]", self._call("POST", "clock", {"frozen": frozen}))
 
     def requests(self) -> list[dict[str, Any]]:
         """The log of API calls: method, path, query, status and fault of each."""
-        return self._call("GET", "requests")
+        return cast("list[dict[str, Any]]", self._call("GET", "requests"))
 
     def clear_requests(self) -> None:
         """Empty the log of API calls."""
@@ -88,7 +89,7 @@ class SandboxAdmin:
 
         Each entry: job and item tokens, clientPaymentId, amount, currency, status.
         """
-        return self._call("GET", "ledger")
+        return cast("list[dict[str, Any]]", self._call("GET", "ledger"))
 
     def expire_tokens(self, older_than_seconds: float | None = None) -> None:
         """

@@ -30,7 +30,7 @@ def admin_endpoint(handler: AdminHandler) -> Callable[[Request], Awaitable[Respo
             client = request.client.host if request.client else ""
             if not client.startswith(LOOPBACK_HOSTS):
                 raise Refusal(403, "admin endpoints answer loopback clients only")
-            response = ExactJSONResponse(await handler(request, request.app.state.sandbox))
+            response: Response = ExactJSONResponse(await handler(request, request.app.state.sandbox))
         except Refusal as refusal:
             response = api_error(refusal.status_code, refusal.message)
         except OutOfBounds as error:

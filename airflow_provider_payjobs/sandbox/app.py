@@ -42,18 +42,19 @@ def api_endpoint(handler: Handler, scope: str | None, is_create: bool = False) -
         if state.faults.settings.latency_ms:
             await asyncio.sleep(state.faults.settings.latency_ms / 1000)
         if fault == "late_commit_504":  # a gateway gives up; the service behind it saves later
-            refusal = api.authorize(request, state, scope) if scope else None
-            if refusal is None:
+            unauthorized = api.authorize(request, state, scope) if scope else None
+            if unauthorized is None:
                 await receive_body(request)
                 _LATE_WORK.add(asyncio.create_task(_handle_late(request, state, handler)))
-            response = refusal or api_error(504, "Gateway timeout")
-            state.log_request(request, response.status_code, fault)
-            return await _after_reading_body(request, response)
+            gateway_answer = unauthorized or api_error(504, "Gateway timeout")
+            state.log_request(request, gateway_answer.status_code, fault)
+            return await _after_reading_body(request, gateway_answer)
         slow = fault == "slow"
         if slow:  # a server that takes its time, then acts: the client may have given up by then
             await receive_body(request)  # received in full before the wait, as a real server would have it
             await asyncio.sleep(state.faults.settings.slow_seconds)
             fault = None
+        response: Response | None
         if fault and not fault.startswith("commit_then_"):
             response = _fault_answer(fault, state)
         else:
@@ -132,7 +133,7 @@ async def _handle_late(request: Request, state: SandboxState, handler: Handler) 
         state.log_request(request, 500, "late_commit")
         raise
     finally:
-        _LATE_WORK.discard(asyncio.current_task())  # type: ignore[arg-type]
+        _LATE_WORK.discard(asyncio.current_task())
 
 
 def _after_commit(fault: str, saved: Response) -> Response | None:
@@ -197,7 +198,9 @@ def build_app(state: SandboxState) -> Starlette:
     )
     # Unknown paths, wrong methods and crashes answer an ApiErrorResult too, as every non-2xx must.
     app = Starlette(
-        routes=routes, exception_handlers={HTTPException: _http_error, Exception: _unexpected_error}
+        routes=routes,
+        # Starlette types a handler as taking any Exception; one for HTTPException is what its docs show.
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},  # type: ignore[dict-item]
     )
     # No 307 to the path with or without a trailing slash (its Location would come from Host): a 404.
     app.router.redirect_slashes = False

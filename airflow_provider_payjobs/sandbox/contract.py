@@ -196,8 +196,9 @@ def parse_datetime(text: str) -> datetime:
             raise ValueError("offset minutes past 59")
         offset = timedelta(hours=int(off_hours or 0), minutes=int(off_minutes or 0))
         zone = timezone(-offset if sign == "-" else offset)  # refuses 24 hours or more
-        fields = (int(part) for part in (year, month, day, hour, minute, second))
-        moment = datetime(*fields, microsecond, zone)
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond, zone
+        )
     except ValueError:
         raise broken(f"is not a real date, time and offset, got {describe(text)}") from None
     try:
@@ -373,6 +374,7 @@ def _messages(error: ValidationError, where: str) -> list[str]:
         for part in problem["loc"]:
             place = f"{place}[{part}]" if isinstance(part, int) else _field(place, str(part))
         if problem["type"] == "contract":
+            assert "ctx" in problem  # the contract's own errors always carry their rule and field
             rule = problem["ctx"]["rule"]
             if problem["ctx"]["field"]:
                 place = _field(place, problem["ctx"]["field"])

@@ -137,7 +137,8 @@ class FaultInjector:
                     rule["times"] -= 1
                     if rule["times"] <= 0:
                         self.settings.script.remove(rule)
-                    return rule["fault"]
+                    fault: str = rule["fault"]  # _checked_rule made it one of SCRIPTED_FAULTS
+                    return fault
             if not path.startswith(RANDOM_FAULT_PREFIX):
                 return None
             return self._roll(is_create)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 # Requests.
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a create or admin body; more answers 413
@@ -45,7 +45,7 @@ def bounded_number(name: str, value: Any, low: float, high: float, *, integer: b
         raise OutOfBounds(
             f"{name} must be {kind} from {_plain(low)} to {_plain(high)}, got {describe(value)}"
         )
-    return value
+    return cast(float, value)  # an int or a float, checked above
 
 
 def _plain(bound: float) -> str:

@@ -108,7 +108,7 @@ def exact_json(value: Any) -> str:
     :param value: JSON-able data: dicts, lists, strings, numbers, booleans, None and Decimals.
     """
     if isinstance(value, str):
-        return json.encoder.encode_basestring(value)  # type: ignore[attr-defined]
+        return json.encoder.encode_basestring(value)
     if isinstance(value, Decimal):
         return number_text(value)
     if isinstance(value, dict):

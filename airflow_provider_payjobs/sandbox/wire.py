@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import ClientDisconnect, Request
@@ -129,7 +129,7 @@ def parse_json(raw: bytes, what: str = "body", *, exact_numbers: bool = False) -
         raise Refusal(400, f"{what}: is not UTF-8 (byte {error.start} cannot be decoded)") from None
     too_deep = f"{what}: JSON nested too deep; the sandbox takes at most {MAX_JSON_DEPTH} levels"
     try:
-        numbers = {"parse_int": _exact, "parse_float": _exact} if exact_numbers else _DOUBLES
+        numbers: _NumberParsers = {"parse_int": _exact, "parse_float": _exact} if exact_numbers else _DOUBLES
         value = json.loads(text, parse_constant=_no_constant, **numbers)
     except RecursionError:  # CPython's decoder stops deep nesting so, long before the C stack is at risk
         raise Refusal(400, too_deep) from None
@@ -180,7 +180,14 @@ def _exact(text: str) -> Decimal | UnrepresentableNumber:
         return UnrepresentableNumber(text)
 
 
-_DOUBLES = {"parse_int": _integer, "parse_float": _decimal}
+class _NumberParsers(TypedDict):
+    """How ``json.loads`` reads integers and fractions."""
+
+    parse_int: Callable[[str], Any]
+    parse_float: Callable[[str], Any]
+
+
+_DOUBLES: _NumberParsers = {"parse_int": _integer, "parse_float": _decimal}
 
 
 def query_parameters(request: Request, allowed: Collection[str]) -> dict[str, str]:
