@@ -50,7 +50,9 @@ def test_failure_before_commit_posts_again(sandbox, server_mode: str, fault: str
     assert job["token"] == sandbox.admin.ledger()[0]["job_token"]
 
 
-def test_many_unknown_outcomes_in_a_row_still_pay_once(sandbox, server_mode: str) -> None:
+def test_many_unknown_outcomes_in_a_row_still_pay_once(sandbox, server_mode: str, monkeypatch) -> None:
+    # Six failed requests (two POSTs, the looks' GETs) in one budget: the call gets 7 attempts.
+    monkeypatch.setenv("AIRFLOW_CONN_PAYJOBS_DEFAULT", connection_json(sandbox, retry_limit=7))
     sandbox.admin.script_faults(
         {"fault": "503", "method": "POST", "path": JOBS},
         {"fault": "commit_then_fail_drop", "method": "POST", "path": JOBS},

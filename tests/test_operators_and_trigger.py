@@ -645,13 +645,13 @@ def test_a_resubmission_searches_from_when_it_was_planned(sandbox, monkeypatch) 
     CreatePaymentJobOperator(task_id="pay", body=body).execute(first)
     sandbox.admin.advance_clock(100)
     searched_since = []
-    find = PayJobsHook.find_job_holding
+    find = PayJobsHook._find_job_holding  # every search, the create's own look included
 
     def spy(self, ids, created_since, **options):
         searched_since.append(created_since)
         return find(self, ids, created_since, **options)
 
-    monkeypatch.setattr(PayJobsHook, "find_job_holding", spy)
+    monkeypatch.setattr(PayJobsHook, "_find_job_holding", spy)
     retry = context(2, store=first["task_state_store"])
     retry["dag_run"] = first["dag_run"]
     CreatePaymentJobOperator(task_id="pay", body=body, resubmit_failed=True).execute(retry)
@@ -685,14 +685,14 @@ def test_the_last_post_is_recorded_when_the_request_leaves(sandbox, monkeypatch)
         return send(self, method, url, *args, **kwargs)
 
     monkeypatch.setattr(requests.Session, "request", spy)
-    find = PayJobsHook.find_job_holding
+    find = PayJobsHook._find_job_holding
 
     def look_then_expire(self, *args, **kwargs):
         found = find(self, *args, **kwargs)
         sandbox.admin.expire_tokens()  # the first POST is answered 401, then sent again
         return found
 
-    monkeypatch.setattr(PayJobsHook, "find_job_holding", look_then_expire)
+    monkeypatch.setattr(PayJobsHook, "_find_job_holding", look_then_expire)
     ctx = context()
     CreatePaymentJobOperator(task_id="pay", body={"items": [gateway_item(0, clientPaymentId=None)]}).execute(
         ctx

@@ -206,7 +206,9 @@ class CreateAttempts:
             return CreateResult(self.client.post_job(self.body, before_send=self._sending), adopted=False)
         except PayJobsApiError as error:
             if self.ids and (reconcile.is_duplicate_id_refusal(error) or error.status_code < 300):
-                # Refused as a repeat, or accepted with an unreadable answer: the job exists.
+                # Refused as a repeat, or accepted with an unreadable answer: the job exists. Until a
+                # look succeeds, every later attempt must look again: a POST now could pay twice.
+                self.must_look = True
                 existing = self._look()
                 if existing is None:
                     raise
