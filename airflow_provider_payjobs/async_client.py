@@ -167,9 +167,9 @@ def _transport_error(error: Exception, method: str, path: str, timeout: float) -
 
 
 # Triggers of one connection in one triggerer loop share a client (keep-alive, one TLS handshake).
-ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, SharedAsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
+ASYNC_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, ...], SharedAsyncClient]
+] = weakref.WeakKeyDictionary()
 
 
 class shared_async_client:
@@ -186,9 +186,10 @@ class shared_async_client:
     __slots__ = ("client", "clients", "key")
 
     def __init__(self, settings: PayJobsSettings) -> None:
-        self.clients = ASYNC_CLIENTS.get(asyncio.get_running_loop())
-        if self.clients is None:
-            self.clients = ASYNC_CLIENTS[asyncio.get_running_loop()] = {}
+        clients = ASYNC_CLIENTS.get(asyncio.get_running_loop())
+        if clients is None:
+            clients = ASYNC_CLIENTS[asyncio.get_running_loop()] = {}
+        self.clients = clients
         self.key = settings.client_key
         client = self.clients.get(self.key)
         if client is None:

@@ -8,6 +8,7 @@ Airflow 3 keeps moving names into the task SDK (``airflow.sdk``); the fallbacks 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airflow import __version__ as AIRFLOW_VERSION
@@ -18,7 +19,7 @@ from airflow.sdk.log import mask_secret
 try:  # Airflow 3.1+
     from airflow.sdk import BaseHook
 except ImportError:  # Airflow 3.0
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef, attr-defined]
 
 try:  # Airflow 3.2+ moved these into the task SDK too
     from airflow.sdk import conf
@@ -30,9 +31,10 @@ try:  # Airflow 3.2+ moved these into the task SDK too
         AirflowTaskTimeout,
     )
 except ImportError:  # Airflow 3.0 and 3.1
-    from airflow.configuration import conf  # type: ignore[no-redef]
-    from airflow.exceptions import (  # type: ignore[no-redef]
-        AirflowException,
+    # Type checkers see the newest Airflow, where these are older, differently typed copies.
+    from airflow.configuration import conf  # type: ignore[assignment]
+    from airflow.exceptions import (  # type: ignore[no-redef, attr-defined]
+        AirflowException,  # pyright: ignore[reportPrivateImportUsage]
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
@@ -49,10 +51,14 @@ def airflow_version_at_least(version: str) -> bool:
 
 def reset_secrets_masker() -> None:
     """Airflow's secrets masker, emptied: its task runner does so in every task process it starts."""
+    # The newest Airflow keeps the 3.0 module as a shim whose __getattr__ types the name loosely.
+    reset: Callable[[], None]
     try:  # Airflow 3.1+
         from airflow.sdk._shared.secrets_masker import reset_secrets_masker as reset
     except ImportError:  # Airflow 3.0
-        from airflow.sdk.execution_time.secrets_masker import reset_secrets_masker as reset
+        from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef]
+            reset_secrets_masker as reset,  # pyright: ignore[reportAssignmentType]
+        )
     reset()
 
 

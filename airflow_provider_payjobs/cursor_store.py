@@ -52,7 +52,7 @@ class CursorStore:
 
         :raises Exception: the store could not be read (the caller tries again later).
         """
-        if not self.durable:
+        if self.accessors is None:  # not durable
             return None
         try:
             data = await self.accessors.aget(self.key, None)
@@ -82,7 +82,7 @@ class CursorStore:
         :raises CursorTaken: another instance saved since this one last read or wrote.
         :raises Exception: the store failed; whether the write landed is unknown.
         """
-        if not self.durable:
+        if self.accessors is None:  # not durable
             return None
         stored = await self.accessors.aget(self.key, None)
         writer, stored_generation = _identity(stored)

@@ -261,7 +261,9 @@ class _Poll:
         terminal = JobStatus.parse(job.get("status")) in TERMINAL_STATUSES
         matches = self.watch.matches(job)
         cursor = self.cursor
-        if terminal and created is not None and created >= self.newest - self.watch.margin:
+        # newest is set whenever created is (just above); the check only tells the type checkers.
+        newest = self.newest
+        if terminal and created is not None and newest is not None and created >= newest - self.watch.margin:
             self.window[token] = created  # older ones fall out of the window when the poll ends
         if token in cursor.open:
             self.shown.add(token)

@@ -8,19 +8,32 @@ reached the server: a second POST that did reach it could pay people twice.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import monotonic, time
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import tenacity
 
 from airflow_provider_payjobs.auth import TOKEN_PATH
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsTransportError
+
+Result = TypeVar("Result")
+
+
+class TaskLogger(Protocol):
+    """
+    Where retries and the payout protocol log: a ``logging.Logger``, or the structlog logger
+    Airflow 3 gives a hook or an operator as ``self.log``; both take a message and %-style arguments.
+    """
+
+    def info(self, message: Any, /, *args: Any) -> object: ...
+
+    def warning(self, message: Any, /, *args: Any) -> object: ...
+
 
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 # delta-seconds (RFC 9110 says digits; a fraction is tolerated). Anything else is a date or garbage.
@@ -89,9 +102,7 @@ class RetryPolicy:
             initial=self.min_wait, max=self.max_wait, jitter=self.min_wait
         )(retry_state)
 
-    def _arguments(
-        self, method: str, path: str, log: logging.Logger, idempotent: bool | None
-    ) -> dict[str, Any]:
+    def _arguments(self, method: str, path: str, log: TaskLogger, idempotent: bool | None) -> dict[str, Any]:
         def log_retry(retry_state: tenacity.RetryCallState) -> None:
             error = retry_state.outcome.exception() if retry_state.outcome else None
             wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
@@ -116,7 +127,7 @@ class RetryPolicy:
         }
 
     def retrying(
-        self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
+        self, method: str, path: str, log: TaskLogger, *, idempotent: bool | None = None
     ) -> tenacity.Retrying:
         """
         A tenacity controller for one sync call.
@@ -129,7 +140,7 @@ class RetryPolicy:
         return tenacity.Retrying(**self._arguments(method, path, log, idempotent))
 
     def async_retrying(
-        self, method: str, path: str, log: logging.Logger, *, idempotent: bool | None = None
+        self, method: str, path: str, log: TaskLogger, *, idempotent: bool | None = None
     ) -> tenacity.AsyncRetrying:
         """
         A tenacity controller for one async call: the same rules as :meth:`retrying`.
@@ -145,12 +156,12 @@ class RetryPolicy:
         self,
         method: str,
         path: str,
-        log: logging.Logger,
-        attempt: Callable[[], Any],
+        log: TaskLogger,
+        attempt: Callable[[], Result],
         *,
         idempotent: bool | None = None,
         target: str = "",
-    ) -> Any:
+    ) -> Result:
         """
         ``attempt()`` until it succeeds or this policy gives up: :meth:`retrying` around it.
 
@@ -191,11 +202,11 @@ class RetryPolicy:
         self,
         method: str,
         path: str,
-        log: logging.Logger,
-        attempt: Callable[[], Awaitable[Any]],
+        log: TaskLogger,
+        attempt: Callable[[], Awaitable[Result]],
         *,
         target: str = "",
-    ) -> Any:
+    ) -> Result:
         """
         :meth:`call` for the event loop.
 
@@ -244,11 +255,11 @@ class _Tries:
         self.count = 0
         self.started = monotonic()
 
-    def run(self, attempt: Callable[[], Any]) -> Any:
+    def run(self, attempt: Callable[[], Result]) -> Result:
         self.count += 1
         return attempt()
 
-    async def arun(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+    async def arun(self, attempt: Callable[[], Awaitable[Result]]) -> Result:
         self.count += 1
         return await attempt()
 

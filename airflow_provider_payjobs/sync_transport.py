@@ -30,7 +30,7 @@ class _WatchedSockets:
     """A connection whose sockets the deadline watchdog may cut (mixed into urllib3's)."""
 
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         WATCHDOG.watch(sock)  # from the TCP connect on: a TLS handshake can drip too
         return sock
 
@@ -57,11 +57,12 @@ class _WatchedPool:
 
 
 class _WatchedHTTPPool(_WatchedPool, HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+    # urllib3 types ConnectionCls as a protocol that its own connection classes do not match.
+    ConnectionCls = _WatchedHTTPConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+    ConnectionCls = _WatchedHTTPSConnection  # pyright: ignore[reportAssignmentType]  # as above
 
 
 WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}

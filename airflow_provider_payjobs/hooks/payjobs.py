@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote, urlsplit
 
 from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, reconcile
@@ -42,7 +42,19 @@ from airflow_provider_payjobs.validation import (
 
 JOBS_PATH = "/payments/jobs"
 # What a call checks in a 2xx answer before returning it: (decoded JSON, error factory) -> result.
-Shape = Callable[[Any, Callable[[str], Exception]], Any]
+Checked = TypeVar("Checked")
+Shape = Callable[[Any, Callable[[str], Exception]], Checked]
+
+
+class _Overrides(TypedDict):
+    """The hook arguments that win over the connection's extras (None: the extra or the default)."""
+
+    api_version: str | None
+    timeout: float | None
+    retry_limit: int | None
+    retry_min_wait: float | None
+    retry_max_wait: float | None
+    retry_after_cap: float | None
 
 
 class PayJobsHook(BaseHook):
@@ -103,7 +115,7 @@ class PayJobsHook(BaseHook):
         ):
             raise PayJobsValidationError("lookup_max_pages", "must be an integer >= 1", lookup_max_pages)
         self.lookup_max_pages = lookup_max_pages or reconcile.MAX_LIST_PAGES
-        self._overrides = {
+        self._overrides: _Overrides = {
             "api_version": api_version,
             "timeout": timeout,
             "retry_limit": retry_limit,
@@ -477,7 +489,8 @@ class PayJobsHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetch a token and list one page, trying once; say plainly what failed."""
-        probe = PayJobsHook(self.payjobs_conn_id, **{**self._overrides, "retry_limit": 1})
+        probe_overrides: _Overrides = {**self._overrides, "retry_limit": 1}
+        probe = PayJobsHook(self.payjobs_conn_id, **probe_overrides)
         try:
             probe.list_payment_jobs(1, 1)
         except Exception as error:
@@ -541,7 +554,9 @@ class PayJobsHook(BaseHook):
         self.log.debug("PayQuicker access token granted for client %s", self.settings.credentials.client_id)
         return token
 
-    def _request(self, method: str, path: str, *, shape: Shape, params: dict[str, Any] | None = None) -> Any:
+    def _request(
+        self, method: str, path: str, *, shape: Shape[Checked], params: dict[str, Any] | None = None
+    ) -> Checked:
         return self.retry_policy.call(
             method,
             path,
@@ -558,11 +573,11 @@ class PayJobsHook(BaseHook):
         method: str,
         path: str,
         *,
-        shape: Shape,
+        shape: Shape[Checked],
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         before_send: Callable[[], None] | None = None,
-    ) -> Any:
+    ) -> Checked:
         """One attempt (a refused token is renewed once), checked down to the shape the caller relies on."""
 
         def send(token: AccessToken) -> Answer:
@@ -587,8 +602,8 @@ class PayJobsHook(BaseHook):
     # --- async transport ------------------------------------------------------------------------
 
     async def _arequest(
-        self, method: str, path: str, shape: Shape, *, params: dict[str, Any] | None = None
-    ) -> Any:
+        self, method: str, path: str, shape: Shape[Checked], *, params: dict[str, Any] | None = None
+    ) -> Checked:
         from airflow_provider_payjobs.async_client import shared_async_client
 
         settings = await self.asettings()
@@ -606,9 +621,9 @@ class PayJobsHook(BaseHook):
         client: SharedAsyncClient,
         method: str,
         path: str,
-        shape: Shape,
+        shape: Shape[Checked],
         params: dict[str, Any] | None,
-    ) -> Any:
+    ) -> Checked:
         token = await client.token(self.log)
         answer = await client.send(
             method, path, headers={"Authorization": f"Bearer {token.value}"}, params=params
@@ -645,11 +660,11 @@ class _WithinOneCall:
 
         def list_page(page: int, page_size: int) -> dict[str, Any]:
             query = list_query(page, page_size)
-            return hook._send_once("GET", JOBS_PATH, shape=check_job_page, params=query)  # type: ignore[no-any-return]
+            return hook._send_once("GET", JOBS_PATH, shape=check_job_page, params=query)
 
         def retrieve_job(job_token: str) -> dict[str, Any]:
             query = retrieve_query(job_token)
-            return hook._send_once("GET", _job_path(job_token), shape=_job_shape(job_token), params=query)  # type: ignore[no-any-return]
+            return hook._send_once("GET", _job_path(job_token), shape=_job_shape(job_token), params=query)
 
         return hook._find_job_holding(
             client_payment_ids,
@@ -662,14 +677,14 @@ class _WithinOneCall:
         )
 
 
-def _checked(answer: Answer, method: str, path: str, shape: Shape, max_answer_bytes: int) -> Any:
+def _checked(answer: Answer, method: str, path: str, shape: Shape[Checked], max_answer_bytes: int) -> Checked:
     """The result of a 2xx answer in the shape the call relies on; a typed error otherwise."""
     return shape(
         result_of(answer, method, path, max_answer_bytes), lambda why: malformed(answer, method, path, why)
     )
 
 
-def _job_shape(job_token: str) -> Shape:
+def _job_shape(job_token: str) -> Shape[dict[str, Any]]:
     return lambda data, malformed_answer: check_job(data, malformed_answer, expected_token=job_token)
 
 

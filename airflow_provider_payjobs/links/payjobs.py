@@ -19,7 +19,8 @@ class PaymentJobLink(BaseOperatorLink):
     them: no XCom is looked up (a missing one is logged as an error by the task runner's client).
     """
 
-    name = "PayQuicker job"
+    # Airflow's stubs declare name a property; a class attribute is what its docs show and it reads.
+    name = "PayQuicker job"  # pyright: ignore[reportAssignmentType]
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 
@@ -58,6 +58,9 @@ from airflow_provider_payjobs.validation import (
     to_rfc3339,
 )
 from airflow_provider_payjobs.waiting import FAILED, TIMEOUT, JobWait, failure_message, job_from_event
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import RuntimeTaskInstanceProtocol
 
 DEFAULT_TIMEOUT = timedelta(hours=24)
 # How far back a payout key's earlier runs are looked for: a monthly payroll re-run a month later.
@@ -208,7 +211,7 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def _protocol(self, context: Context) -> PayoutProtocol:
         """The exactly-once protocol of this try, given Airflow's task state store and the hook."""
-        ti = context["ti"]
+        ti = _task_instance(context)
         run_started = _earliest_run_moment(context)
         key = self._rendered_payout_key()
         window_start = None
@@ -251,13 +254,18 @@ class CreatePaymentJobOperator(BaseOperator):
                 body[key] = _to_utc_text(body[key], key)
         # Checked before ids are derived: errors name the positions of the body as written.
         body = prepare_create_body(body)
-        ti = context["ti"]
+        ti = _task_instance(context)
         payout_key = self._rendered_payout_key()
         if payout_key is not None:
             body = with_payout_ids(body, ti.dag_id, ti.task_id, payout_key, _map_index(ti), generation)
         else:
             body, _ = with_client_payment_ids(
-                body, ti.dag_id, ti.task_id, context["run_id"], _map_index(ti), generation
+                body,
+                ti.dag_id,
+                ti.task_id,
+                context["run_id"],  # pyright: ignore[reportTypedDictNotRequiredAccess]  # as "ti" below
+                _map_index(ti),
+                generation,
             )
         if positions is not None:
             body["items"] = [body["items"][position] for position in positions]
@@ -266,9 +274,9 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def _publish(self, context: Context, token: str) -> None:
         self.job_token = token
-        self._task_instance = context["ti"]
-        context["ti"].xcom_push(key=JOB_TOKEN_KEY, value=token)
-        push_job_link(context["ti"], self.hook.settings.portal_url, token)
+        self._task_instance = _task_instance(context)
+        _task_instance(context).xcom_push(key=JOB_TOKEN_KEY, value=token)
+        push_job_link(_task_instance(context), self.hook.settings.portal_url, token)
 
     # --- waiting --------------------------------------------------------------------------------
 
@@ -503,7 +511,8 @@ def _to_utc_text(value: Any, field: str) -> str:
         raise PayJobsValidationError(
             field, "must be a datetime, a date or an ISO 8601 date-time starting with its date", value
         )
-    return to_rfc3339(value, field)
+    rfc3339_text: str = to_rfc3339(value, field)  # a datetime's is text
+    return rfc3339_text
 
 
 def _body_has_no_ids(body: Any) -> bool:
@@ -513,6 +522,11 @@ def _body_has_no_ids(body: Any) -> bool:
         not isinstance(item, Mapping) or item.get("clientPaymentId") is None
         for item in (items if isinstance(items, (list, tuple)) else [])
     )
+
+
+def _task_instance(context: Context) -> RuntimeTaskInstanceProtocol:
+    """``context["ti"]``: Airflow types every context key optional; a running task's holds this one."""
+    return context["ti"]  # pyright: ignore[reportTypedDictNotRequiredAccess]
 
 
 def _earliest_run_moment(context: Context) -> datetime:
@@ -535,7 +549,9 @@ class _failing_at_once_when_retries_cannot_help:  # named like a statement: it i
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any
+    ) -> Literal[False]:
         if isinstance(error, PayJobsError):
             reason = permanent_failure_reason(error)
             if reason is not None:

@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_payjobs import reconcile
 from airflow_provider_payjobs.exceptions import (
@@ -41,6 +41,9 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsTransportError,
 )
 from airflow_provider_payjobs.resubmission import plan_resubmission
+
+if TYPE_CHECKING:  # retries imports tenacity, which a DAG file's parse need not load
+    from airflow_provider_payjobs.retries import TaskLogger
 
 # Keys in the task state store. Renaming one breaks retries already in flight.
 STATE_JOB_TOKEN = "payjobs_job_token"
@@ -182,7 +185,7 @@ class CreateAttempts:
         may_still_land_since: datetime | None = None,
         before_post: Callable[[], None] | None = None,
         scope: str | None = None,
-        log: logging.Logger | None = None,
+        log: TaskLogger | None = None,
     ) -> None:
         self.client = client
         self.body = body
@@ -190,7 +193,7 @@ class CreateAttempts:
         self.created_since = created_since
         self.scope = scope
         self.before_post = before_post
-        self.log = log or logging.getLogger(__name__)
+        self.log: TaskLogger = log or logging.getLogger(__name__)
         # Look before the first POST whenever there are ids to look for.
         self.must_look = self.ids is not None
         self.may_still_land_since = may_still_land_since
@@ -316,7 +319,7 @@ class PayoutProtocol:
     resubmit_failed: bool = False
     own_ids: bool = False
     failure_message: Callable[[Mapping[str, Any]], str] = lambda job: f"status {job.get('status')}"
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger(__name__))
+    log: TaskLogger = field(default_factory=lambda: logging.getLogger(__name__))
 
     def run(self) -> PayoutResult:
         """Steps 1 to 4: the job paying this task's body, created at most once."""

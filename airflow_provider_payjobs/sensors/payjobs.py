@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_payjobs.compat import (
     AirflowFailException,
@@ -22,6 +22,8 @@ from airflow_provider_payjobs.job_events import attach_to_outlets
 from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
 from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
+
+Job = TypeVar("Job")
 
 
 class PaymentJobSensor(BaseSensorOperator):
@@ -89,6 +91,8 @@ class PaymentJobSensor(BaseSensorOperator):
                 raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
             raise
         if first_look:
+            # poke says done only as a PokeReturnValue that carries the job
+            assert isinstance(first_look, PokeReturnValue)
             return self._announce(context, first_look.xcom_value)
         success, failure = self.status_sets.names()
         # Loaded only when deferring: DAG files are parsed without the triggerer's classes.
@@ -125,7 +129,8 @@ class PaymentJobSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=True, xcom_value=event["job"])
         if event["status"] == FAILED:
             raise AirflowFailException(event["message"])
-        return job_from_event(event, self.status_sets)  # an error event: raises
+        job_from_event(event, self.status_sets)  # an error event: raises
+        raise AssertionError("unreachable: job_from_event raises for every event but a success")
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """
@@ -138,7 +143,7 @@ class PaymentJobSensor(BaseSensorOperator):
             raise AirflowSensorTimeout(event.get("message"))
         return self._announce(context, job_from_event(event, self.status_sets))
 
-    def _announce(self, context: Context, job: Any) -> Any:
+    def _announce(self, context: Context, job: Job) -> Job:
         """The finished job, its summary put in the asset event of each outlet."""
         if isinstance(job, dict):
             attach_to_outlets(context, self.outlets, job)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
@@ -54,7 +54,7 @@ class PaymentJobTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         fail_on_failed_items: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's BaseTrigger.__init__ is unannotated
         self.job_token = job_token
         self.payjobs_conn_id = payjobs_conn_id
         self.end_time = float(end_time)
@@ -92,7 +92,7 @@ class PaymentJobTrigger(BaseTrigger):
                 event = await self._poll_until_done(hook, wait)
         except PayJobsError as error:  # the connection's settings are unusable: polling cannot start
             event = wait.event(ERROR, f"Cannot poll payment job {self.job_token}: {error}")
-        yield TriggerEvent(event)
+        yield TriggerEvent(event)  # type: ignore[no-untyped-call]  # Airflow's TriggerEvent is unannotated
 
     async def _poll_until_done(self, hook: PayJobsHook, wait: JobWait) -> dict[str, Any]:
         policy = (await hook.asettings()).retry_policy
@@ -166,7 +166,7 @@ class PaymentJobEventTrigger(BaseEventTrigger):
         clock_skew_margin: float = 300.0,
         open_job_requests_per_poll: int = 50,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's BaseTrigger.__init__ is unannotated
         if not isinstance(payjobs_conn_id, str) or not payjobs_conn_id:
             raise PayJobsValidationError("payjobs_conn_id", "must be a non-empty string", payjobs_conn_id)
         self.payjobs_conn_id = payjobs_conn_id
@@ -226,7 +226,7 @@ class PaymentJobEventTrigger(BaseEventTrigger):
                                 payload[JOB_KEY],
                                 payload["status"],
                             )
-                            yield TriggerEvent(payload)
+                            yield TriggerEvent(payload)  # type: ignore[no-untyped-call]  # as above
                         await asyncio.sleep(self.poll_interval)
             except Exception as error:  # the connection is missing or unusable: it may be fixed
                 self.log.error(
@@ -348,7 +348,7 @@ def _finished_statuses(statuses: Sequence[str] | None) -> frozenset[JobStatus]:
         raise PayJobsValidationError("statuses", rule, statuses) from None
     if not parsed or not parsed <= TERMINAL_STATUSES:
         raise PayJobsValidationError("statuses", rule, statuses)
-    return frozenset(parsed)
+    return frozenset(cast("set[JobStatus]", parsed))  # parsed <= TERMINAL_STATUSES: no None in it
 
 
 def _seconds(value: Any, field: str, *, allow_zero: bool) -> float:
