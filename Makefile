@@ -36,6 +36,8 @@ test-matrix: $(foreach version,$(MATRIX),.venv-$(version)/.installed)
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
 format: install
 	$(BIN)/ruff format .
