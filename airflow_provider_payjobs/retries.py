@@ -21,6 +21,7 @@ import tenacity
 from airflow_provider_payjobs.auth import TOKEN_PATH
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsTransportError
 
+#: What one attempt of a call returns, and so the call.
 Result = TypeVar("Result")
 
 
@@ -30,9 +31,21 @@ class TaskLogger(Protocol):
     Airflow 3 gives a hook or an operator as ``self.log``; both take a message and %-style arguments.
     """
 
-    def info(self, message: Any, /, *args: Any) -> object: ...
+    def info(self, message: Any, /, *args: Any) -> object:
+        """
+        Log at INFO level.
 
-    def warning(self, message: Any, /, *args: Any) -> object: ...
+        :param message: the message, with ``%s`` placeholders.
+        :param args: the values of its placeholders.
+        """
+
+    def warning(self, message: Any, /, *args: Any) -> object:
+        """
+        Log at WARNING level.
+
+        :param message: the message, with ``%s`` placeholders.
+        :param args: the values of its placeholders.
+        """
 
 
 RETRYABLE_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
