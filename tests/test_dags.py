@@ -171,3 +171,57 @@ def test_airflow_dags_test_cli(airflow_db, live_sandbox) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "PAYOUT SUMMARY" in result.stdout + result.stderr
     assert len(live_sandbox.admin.ledger()) == 3
+
+
+# --- the payroll example: one payout per payroll date, however often the date is run -------------
+
+PAYROLL_DATE = "2026-11-01T00:00:00+00:00"
+
+
+def test_payroll_example_pays_each_payee_once_per_payroll_date(airflow_db, live_sandbox, capsys) -> None:
+    from datetime import datetime, timedelta
+
+    from conftest import api_calls
+
+    # A server that does not deduplicate clientPaymentIds: only the payout key's look-up keeps a
+    # second run of the date from paying again.
+    live_sandbox.admin.set_config(accept_duplicate_client_ids=True)
+    dag = load_dag(EXAMPLE_DAGS / "example_payjobs_payroll.py", "example_payjobs_payroll")
+    payroll_date = datetime.fromisoformat(PAYROLL_DATE)
+    first = dag.test(logical_date=payroll_date)
+    assert str(first.state) in ("success", "DagRunState.SUCCESS"), task_states(first)
+    token = xcom(first, "pay", "job_token")
+    logged(capsys)
+    # The same date again (dag.test clears and re-runs its run), then a manual run of the same ds.
+    again = dag.test(logical_date=payroll_date)
+    again_log = logged(capsys)
+    later = dag.test(logical_date=payroll_date + timedelta(hours=6))
+    later_log = logged(capsys)
+    for run in (again, later):
+        assert str(run.state) in ("success", "DagRunState.SUCCESS"), task_states(run)
+        assert xcom(run, "pay", "job_token") == token, "a later run of the date adopted the first one's job"
+        assert xcom(run, "report")["status"] == "COMPLETED"
+    for log in (again_log, later_log):
+        assert f"Payment job {token} already holds these 3 clientPaymentIds: adopting it" in log
+    ledger = live_sandbox.admin.ledger()
+    assert len(ledger) == 3 and {entry["job_token"] for entry in ledger} == {token}, ledger
+    assert len({entry["clientPaymentId"] for entry in ledger}) == 3
+    creates = api_calls(live_sandbox, "POST", "/payments/jobs")
+    assert len(creates) == 1, "no run posted again"
+
+
+def test_payroll_example_pays_the_payees_of_its_variable(airflow_db, live_sandbox, monkeypatch) -> None:
+    import json
+    from datetime import datetime
+    from decimal import Decimal
+
+    payees = [
+        {"destination": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d", "amount": "2100.00", "currency": "USD"},
+        {"destination": "dest-1c4e2a7b-9f3d-4e8a-b6c5-0d2f8e7a9b14", "amount": 75.5, "currency": "USD"},
+    ]
+    monkeypatch.setenv("AIRFLOW_VAR_PAYJOBS_PAYROLL_PAYEES", json.dumps(payees))
+    dag = load_dag(EXAMPLE_DAGS / "example_payjobs_payroll.py", "example_payjobs_payroll")
+    run = dag.test(logical_date=datetime.fromisoformat("2026-10-01T00:00:00+00:00"))
+    assert str(run.state) in ("success", "DagRunState.SUCCESS"), task_states(run)
+    paid = sorted((Decimal(str(entry["amount"])), entry["currency"]) for entry in live_sandbox.admin.ledger())
+    assert paid == [(Decimal("75.5"), "USD"), (Decimal("2100"), "USD")], paid
