@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
+	$(BIN)/python -m pytest -q tests/test_layers.py  # imports run one way (docs/architecture.md)
 
 format: install
 	$(BIN)/ruff format .

@@ -76,7 +76,7 @@ def _connection_fields() -> dict[str, Any]:
     The API version and the create settle time show no default: a saved value would pin them
     (the API version must follow the provider; the settle time follows the timeout).
     """
-    from airflow_provider_payjobs.connection_settings import (
+    from airflow_provider_payjobs.client.connection_settings import (
         DEFAULT_ENVIRONMENT,
         DEFAULT_MAX_ANSWER_BYTES,
         DEFAULT_SANDBOX_INSTANCE,
@@ -85,8 +85,8 @@ def _connection_fields() -> dict[str, Any]:
         DEFAULT_UAT_INSTANCE,
         DEFAULT_VERIFY,
     )
-    from airflow_provider_payjobs.models import API_VERSION, Environment
-    from airflow_provider_payjobs.retries import RetryPolicy
+    from airflow_provider_payjobs.client.models import API_VERSION, Environment
+    from airflow_provider_payjobs.client.retries import RetryPolicy
 
     retries = RetryPolicy()
 

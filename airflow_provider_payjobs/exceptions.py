@@ -5,7 +5,7 @@ from __future__ import annotations
 import reprlib
 from typing import Any, TypedDict
 
-from airflow_provider_payjobs.redaction import redact
+from airflow_provider_payjobs.client.redaction import redact
 
 # How much of a non-JSON body (a proxy's HTML page, say) an error message quotes.
 BODY_EXCERPT_CHARS = 200

@@ -34,13 +34,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from airflow_provider_payjobs.client.retries import RetryPolicy
 from airflow_provider_payjobs.exceptions import PayJobsApiError
-from airflow_provider_payjobs.job_cursor import JobCursor, cursor_size
-from airflow_provider_payjobs.job_watch import JobWatch
-from airflow_provider_payjobs.retries import RetryPolicy
 from airflow_provider_payjobs.sandbox.clock import SandboxClock
 from airflow_provider_payjobs.sandbox.contract import parse_job_request
 from airflow_provider_payjobs.sandbox.store import JobStore, job_result
+from airflow_provider_payjobs.watcher.job_cursor import JobCursor, cursor_size
+from airflow_provider_payjobs.watcher.job_watch import JobWatch
 
 BASE = "http://sandbox.invalid/api/v2"
 ITEMS = [

@@ -30,16 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_payjobs.airflow_support.compat import reset_secrets_masker
+
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
-from airflow_provider_payjobs.auth import TOKEN_CACHE
-from airflow_provider_payjobs.compat import reset_secrets_masker
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
     STATE_LAST_POST,
     CreatePaymentJobOperator,
 )
-from airflow_provider_payjobs.payment_ids import derive_client_payment_id
+from airflow_provider_payjobs.payout.payment_ids import derive_client_payment_id
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox
 
 FAULTS = {

@@ -74,7 +74,7 @@ async def trigger_waits(
 ) -> list[Callable[[], Awaitable]]:
     # Loaded before the measurement, as in a triggerer that has been running (the floor imports
     # aiohttp before it too). Each trigger still looks its connection up, as in a triggerer.
-    import airflow_provider_payjobs.async_client  # noqa: F401
+    import airflow_provider_payjobs.client.async_client  # noqa: F401
     from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
     from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 

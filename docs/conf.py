@@ -56,9 +56,9 @@ payjobs_public_modules = [
     "airflow_provider_payjobs.triggers.payjobs",
     "airflow_provider_payjobs.links.payjobs",
     "airflow_provider_payjobs.exceptions",
-    "airflow_provider_payjobs.models",
-    "airflow_provider_payjobs.job_status",
-    "airflow_provider_payjobs.job_events",
+    "airflow_provider_payjobs.client.models",
+    "airflow_provider_payjobs.client.job_status",
+    "airflow_provider_payjobs.watcher.job_events",
     "airflow_provider_payjobs.sandbox.admin",
 ]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_payjobs.models import API_VERSION, API_VERSION_HEADER
+from airflow_provider_payjobs.client.models import API_VERSION, API_VERSION_HEADER
 from airflow_provider_payjobs.sandbox.server import SandboxProcess
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from airflow_provider_payjobs.compat import AirflowFailException
+from airflow_provider_payjobs.airflow_support.compat import AirflowFailException
+from airflow_provider_payjobs.client.job_status import summarize_job
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_status import summarize_job
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
 
 SOURCE_ACCOUNT = "acct-3908ab5a-6ce1-474d-8b80-a63a7b147860"

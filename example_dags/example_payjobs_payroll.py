@@ -5,8 +5,9 @@ Payroll DAG: pay each payee once per payroll date, however often the date is run
 the key and each item's payee, not from the DAG run. Before its first POST, ``pay`` looks for a job
 that already holds those ids (over the last 35 days) and adopts it instead of paying again. So a
 re-run of a date, a manual run for a date already paid, or a backfill pays nobody twice, also on a
-server that does not deduplicate clientPaymentIds. Run it with a logical date (the scheduler and
-the UI's trigger form give one): ``ds`` names the payroll.
+server that does not deduplicate clientPaymentIds. Trigger it with a logical date (the UI's trigger
+form gives one): ``ds`` names the payroll. ``schedule="@monthly"`` would pay on the first of each
+month; a run without a logical date has no ``ds`` and fails before paying.
 
 The payees come from the Airflow Variable ``payjobs_payroll_payees``, a JSON list of
 ``{"destination", "amount", "currency"}`` (amounts as strings, e.g. ``"1250.00"``), or the three
@@ -37,7 +38,7 @@ PAYEE_FIELDS = ("destination", "amount", "currency")
 
 with DAG(
     dag_id="example_payjobs_payroll",
-    schedule="@monthly",
+    schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     # Two runs of one payroll date paying at once could both look for the key's job, both find

@@ -18,8 +18,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
-from airflow_provider_payjobs.job_events import payout_from_asset_event
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobEventTrigger
+from airflow_provider_payjobs.watcher.job_events import payout_from_asset_event
 
 PAYOUTS_FINISHED = Asset(
     "payjobs://payjobs_default/jobs",

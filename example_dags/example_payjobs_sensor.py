@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from airflow_provider_payjobs.job_status import summarize_job
+from airflow_provider_payjobs.client.job_status import summarize_job
 from airflow_provider_payjobs.sensors.payjobs import PaymentJobSensor
 
 with DAG(

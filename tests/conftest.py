@@ -38,9 +38,9 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 
 import pytest  # noqa: E402
 
-from airflow_provider_payjobs import settings_cache  # noqa: E402
-from airflow_provider_payjobs.auth import TOKEN_CACHE  # noqa: E402
-from airflow_provider_payjobs.compat import reset_secrets_masker  # noqa: E402
+from airflow_provider_payjobs.airflow_support.compat import reset_secrets_masker  # noqa: E402
+from airflow_provider_payjobs.client import settings_cache  # noqa: E402
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE  # noqa: E402
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox  # noqa: E402
 
 # Fast retries: tests check how often and why calls are retried, not how long they wait.

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from unittest import mock
 
-from airflow_provider_payjobs import reconcile
+from airflow_provider_payjobs.client.retries import RetryPolicy
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsError,
@@ -31,9 +31,8 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsTransportError,
     permanent_failure_reason,
 )
-from airflow_provider_payjobs.payout import protocol
+from airflow_provider_payjobs.payout import protocol, reconcile
 from airflow_provider_payjobs.payout.protocol import CreateAttempts, CreateResult, PayoutProtocol
-from airflow_provider_payjobs.retries import RetryPolicy
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 # A save the server is slow with becomes visible this long after the POST arrived; it is within

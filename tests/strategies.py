@@ -27,8 +27,13 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies, minor_units
-from airflow_provider_payjobs.validation import ITEM_FIELDS, JOB_FIELDS, MAX_AMOUNT, MAX_SIGNIFICANT_DIGITS
+from airflow_provider_payjobs.client.models import Languages, PaymentPurposes, currencies, minor_units
+from airflow_provider_payjobs.client.validation import (
+    ITEM_FIELDS,
+    JOB_FIELDS,
+    MAX_AMOUNT,
+    MAX_SIGNIFICANT_DIGITS,
+)
 
 # The settings of the properties of the client's checks and of the two judges compared: examples
 # per property from PAYJOBS_HYPOTHESIS_EXAMPLES (default 50), derandomized where CI is set.

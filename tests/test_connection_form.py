@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from airflow_provider_payjobs import DOCUMENTATION_URL, get_provider_info
-from airflow_provider_payjobs.compat import airflow_version_at_least
-from airflow_provider_payjobs.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.airflow_support.compat import airflow_version_at_least
+from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
 
 FIELDS = get_provider_info()["connection-types"][0]["conn-fields"]
 

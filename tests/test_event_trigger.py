@@ -12,7 +12,7 @@ from conftest import api_calls, logged, wait_until
 from payloads import gateway_item, portal_item
 from watching import StateStore, Watcher, twice
 
-from airflow_provider_payjobs.auth import TOKEN_CACHE
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobEventTrigger
 

@@ -9,9 +9,9 @@ import pytest
 from conftest import api_calls
 from payloads import gateway_item, portal_item
 
+from airflow_provider_payjobs.client.models import Languages
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.models import Languages
 
 MISSING_JOB = "jobs-00000000-0000-0000-0000-000000000000"
 

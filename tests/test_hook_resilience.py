@@ -6,7 +6,7 @@ import pytest
 from conftest import api_calls, connection_json, logged
 from payloads import gateway_item
 
-from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsAuthError, PayJobsTransportError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 

@@ -22,7 +22,7 @@ from conftest import logged
 from hostile_server import JOB_PATH_PREFIX, TOKEN_PATH, HostileServer, Reply, Request, a_job
 from payloads import gateway_item
 
-from airflow_provider_payjobs.auth import TOKEN_CACHE
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsAuthError,
@@ -32,7 +32,7 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsTransportError,
 )
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.reconcile import MAX_LIST_PAGES
+from airflow_provider_payjobs.payout.reconcile import MAX_LIST_PAGES
 
 JOB = "jobs-2bbfc967-d12e-4647-a887-d905172fb4bc"
 SECRET = "hostile-test-secret"

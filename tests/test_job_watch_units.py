@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from watching import StateStore, twice
 
-from airflow_provider_payjobs.cursor_store import CursorStore, CursorTaken
+from airflow_provider_payjobs.client.retries import RetryPolicy
 from airflow_provider_payjobs.exceptions import PayJobsApiError
-from airflow_provider_payjobs.job_cursor import (
+from airflow_provider_payjobs.watcher.cursor_store import CursorStore, CursorTaken
+from airflow_provider_payjobs.watcher.job_cursor import (
     MAX_CURSOR_BYTES,
     JobCursor,
     UnreadableCursor,
     cursor_size,
 )
-from airflow_provider_payjobs.job_events import job_event_payload, payout_from_asset_event
-from airflow_provider_payjobs.job_watch import JobWatch, UnusableJobList
-from airflow_provider_payjobs.retries import RetryPolicy
+from airflow_provider_payjobs.watcher.job_events import job_event_payload, payout_from_asset_event
+from airflow_provider_payjobs.watcher.job_watch import JobWatch, UnusableJobList
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 LOG = logging.getLogger("test_job_watch_units")

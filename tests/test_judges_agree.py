@@ -1,7 +1,7 @@
 """
 Two judges of the wire contract, written apart, held to agree: the client's validation and the sandbox's.
 
-The client's checks (``airflow_provider_payjobs.validation``) and the sandbox's own contract model
+The client's checks (``airflow_provider_payjobs.client.validation``) and the sandbox's own contract model
 (``sandbox/contract.py``) were written from the same contract by different hands, so a mistake in
 one (such as the language values, once sent as ``ENUS``) shows up as a disagreement here:
 
@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from sandbox_wire import bearer
 from strategies import PROPERTIES, mutated_bodies, wire_bodies
 
-from airflow_provider_payjobs.answers import encoded_body
+from airflow_provider_payjobs.client.answers import encoded_body
+from airflow_provider_payjobs.client.models import Languages
+from airflow_provider_payjobs.client.validation import list_query, prepare_create_body, validate_job_token
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.models import Languages
-from airflow_provider_payjobs.validation import list_query, prepare_create_body, validate_job_token
 
 # Rules the client adds to the contract on purpose: it refuses these, a server may not. None today:
 # on the three the contract is silent about (a NUL in text, notBefore after notAfter, lengths

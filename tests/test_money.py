@@ -10,11 +10,11 @@ from importlib.resources import files
 import pytest
 from payloads import gateway_item
 
-from airflow_provider_payjobs.answers import encoded_body
+from airflow_provider_payjobs.client.answers import encoded_body
+from airflow_provider_payjobs.client.models import UNDEFINED_CURRENCY, currencies, minor_units
+from airflow_provider_payjobs.client.validation import amount_of, prepare_create_body
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
-from airflow_provider_payjobs.models import UNDEFINED_CURRENCY, currencies, minor_units
-from airflow_provider_payjobs.validation import amount_of, prepare_create_body
+from airflow_provider_payjobs.payout.guardrails import check_guardrails, check_limits_are_sane, describe_body
 
 
 def sent_amount(amount: object, currency: str = "USD") -> Decimal:
@@ -179,7 +179,7 @@ def test_amount_of_is_the_rule_on_its_own() -> None:
 
 
 def test_every_payable_code_has_exactly_one_minor_unit_from_0_to_4() -> None:
-    text = files("airflow_provider_payjobs").joinpath("minor_units.txt").read_text(encoding="utf-8")
+    text = files("airflow_provider_payjobs.client").joinpath("minor_units.txt").read_text(encoding="utf-8")
     entries = [line.split("#", 1)[0].split() for line in text.splitlines()]
     codes = [entry[0] for entry in entries if entry]
     assert all(len(entry) == 2 for entry in entries if entry)

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from payloads import gateway_item
 from strategies import CURRENCIES, PROPERTIES, exact_amounts
 
-from airflow_provider_payjobs.answers import encoded_body
+from airflow_provider_payjobs.client.answers import encoded_body
+from airflow_provider_payjobs.client.models import minor_units
+from airflow_provider_payjobs.client.validation import prepare_create_body
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.models import minor_units
-from airflow_provider_payjobs.validation import prepare_create_body
 
 # The oracle's arithmetic: wide enough that nothing here rounds.
 WIDE = Context(prec=1000, rounding=ROUND_HALF_EVEN)

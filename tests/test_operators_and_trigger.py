@@ -15,15 +15,15 @@ import requests
 from conftest import api_calls, connection_json, logged, wait_until
 from payloads import gateway_item
 
-from airflow_provider_payjobs.answers import encoded_body
-from airflow_provider_payjobs.async_client import ASYNC_CLIENTS, SharedAsyncClient
-from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
+from airflow_provider_payjobs.airflow_support.compat import AirflowException, AirflowFailException
+from airflow_provider_payjobs.client.answers import encoded_body
+from airflow_provider_payjobs.client.async_client import ASYNC_CLIENTS, SharedAsyncClient
+from airflow_provider_payjobs.client.models import API_VERSION, API_VERSION_HEADER
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.links.payjobs import job_url
-from airflow_provider_payjobs.models import API_VERSION, API_VERSION_HEADER
 from airflow_provider_payjobs.operators.payjobs import CancelPaymentJobOperator, CreatePaymentJobOperator
-from airflow_provider_payjobs.payment_ids import derive_client_payment_id
+from airflow_provider_payjobs.payout.payment_ids import derive_client_payment_id
 from airflow_provider_payjobs.sensors.payjobs import PaymentJobSensor
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
 
@@ -334,7 +334,7 @@ def test_trigger_reports_a_permanent_error(sandbox) -> None:
 
 
 def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
-    from airflow_provider_payjobs import async_client
+    from airflow_provider_payjobs.client import async_client
     from airflow_provider_payjobs.hooks import payjobs as hook_module
 
     created, lookups = [], []
@@ -353,7 +353,7 @@ def test_triggers_share_one_client_and_one_token(sandbox, monkeypatch) -> None:
     tokens = [hook.create_payment_job({"items": [gateway_item(number)]})["token"] for number in range(20)]
     sandbox.admin.advance_clock(100)
     sandbox.admin.clear_requests()
-    from airflow_provider_payjobs.auth import TOKEN_CACHE
+    from airflow_provider_payjobs.client.auth import TOKEN_CACHE
 
     TOKEN_CACHE.clear()
 
@@ -402,7 +402,7 @@ def test_naive_datetimes_are_utc() -> None:
 
 
 def test_deferrable_sensor_soft_fail_skips_on_a_failed_job(sandbox) -> None:
-    from airflow_provider_payjobs.compat import AirflowSkipException
+    from airflow_provider_payjobs.airflow_support.compat import AirflowSkipException
 
     hook = PayJobsHook()
     cancelled = hook.create_payment_job({"items": [gateway_item(0)]})["token"]

@@ -6,11 +6,11 @@ import pytest
 from conftest import TEST_DAGS, load_dag
 from payloads import gateway_item
 
-from airflow_provider_payjobs.compat import AirflowFailException
+from airflow_provider_payjobs.airflow_support.compat import AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_events import payout_from_asset_event
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+from airflow_provider_payjobs.watcher.job_events import payout_from_asset_event
 
 OUTLET_DAGS = TEST_DAGS / "payjobs_outlet_dags.py"
 URI = "payjobs://payjobs_default/test-payouts"

@@ -17,11 +17,11 @@ from conftest import api_calls, connection_json, logged
 from payloads import gateway_item
 from test_operators_and_trigger import context
 
-from airflow_provider_payjobs.compat import AirflowFailException
+from airflow_provider_payjobs.airflow_support.compat import AirflowFailException
 from airflow_provider_payjobs.exceptions import PayJobsPayoutMismatchError, PayJobsTransportError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
-from airflow_provider_payjobs.payment_ids import payout_scope
+from airflow_provider_payjobs.payout.payment_ids import payout_scope
 
 PAYEES = [gateway_item(number, clientPaymentId=None, amount="125.00") for number in range(4)]
 

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_payjobs.auth import ClientCredentials, parse_token_answer
-from airflow_provider_payjobs.connection_settings import PayJobsSettings, resolve_base_url
+from airflow_provider_payjobs.client.auth import ClientCredentials, parse_token_answer
+from airflow_provider_payjobs.client.connection_settings import PayJobsSettings, resolve_base_url
+from airflow_provider_payjobs.client.retries import RetryPolicy, parse_retry_after
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsAuthError,
@@ -17,8 +18,7 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsTransportError,
     PayJobsValidationError,
 )
-from airflow_provider_payjobs.reconcile import find_job_holding, payment_differences
-from airflow_provider_payjobs.retries import RetryPolicy, parse_retry_after
+from airflow_provider_payjobs.payout.reconcile import find_job_holding, payment_differences
 
 POLICY = RetryPolicy()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from conftest import connection_json
 
-from airflow_provider_payjobs import waiting
-from airflow_provider_payjobs.job_status import StatusSets
+from airflow_provider_payjobs.airflow_support import waiting
+from airflow_provider_payjobs.airflow_support.waiting import JobWait
+from airflow_provider_payjobs.client.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink
 from airflow_provider_payjobs.operators.payjobs import CancelPaymentJobOperator, CreatePaymentJobOperator
 from airflow_provider_payjobs.sensors.payjobs import PaymentJobSensor
-from airflow_provider_payjobs.waiting import JobWait
 
 TOKEN = "jobs-2bbfc967-d12e-4647-a887-d905172fb4bc"
 

@@ -30,7 +30,7 @@ from protocol_world import (
     violations,
 )
 
-from airflow_provider_payjobs import reconcile
+from airflow_provider_payjobs.payout import reconcile
 from airflow_provider_payjobs.payout.protocol import CreateAttempts, PayoutProtocol, PayoutResult
 
 

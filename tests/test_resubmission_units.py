@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_payjobs.resubmission import plan_resubmission
+from airflow_provider_payjobs.payout.resubmission import plan_resubmission
 
 
 def body(*ids: str) -> dict:

@@ -21,8 +21,8 @@ from sandbox_wire import assert_api_error, bearer, call
 
 from airflow_provider_payjobs.sandbox.money import MINOR_UNITS, MINOR_UNITS_FILE, read_minor_units
 
-# The contract's Currencies list as the provider ships it (a copy of shared/api/currencies.txt).
-CURRENCY_FILE = Path(__file__).resolve().parents[1] / "airflow_provider_payjobs" / "currencies.txt"
+# The contract's Currencies list, the sandbox's own copy.
+CURRENCY_FILE = Path(__file__).resolve().parents[1] / "airflow_provider_payjobs" / "sandbox" / "currencies.txt"
 EXAMPLES = settings(
     max_examples=int(os.environ.get("PAYJOBS_FUZZ_EXAMPLES", "120")),
     deadline=None,
@@ -222,3 +222,9 @@ def test_the_sandbox_takes_exactly_the_amounts_that_fit_and_echoes_their_digits(
     (served,) = served_amount_texts(answer)
     assert served == format(value, "f") and "e" not in served.lower()
     assert Decimal(served) == value
+
+
+def test_the_sandbox_and_the_client_read_the_same_currency_list() -> None:
+    """Two copies, so that the sandbox reads nothing of the client; they must not drift apart."""
+    client_copy = CURRENCY_FILE.parents[1] / "client" / "currencies.txt"
+    assert CURRENCY_FILE.read_text(encoding="utf-8") == client_copy.read_text(encoding="utf-8")

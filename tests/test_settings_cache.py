@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from airflow_provider_payjobs import settings_cache
+from airflow_provider_payjobs.client import settings_cache
 
 
 def run(coroutine):

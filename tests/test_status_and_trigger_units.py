@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
-from airflow_provider_payjobs.job_status import (
+from airflow_provider_payjobs.airflow_support.compat import AirflowException, AirflowFailException
+from airflow_provider_payjobs.airflow_support.waiting import job_from_event
+from airflow_provider_payjobs.client.job_status import (
     Outcome,
     StatusSets,
     describe_progress,
     paid_per_currency,
     summarize_job,
 )
-from airflow_provider_payjobs.models import FAILURE_STATUSES, SUCCESS_STATUSES, TERMINAL_STATUSES, JobStatus
+from airflow_provider_payjobs.client.models import (
+    FAILURE_STATUSES,
+    SUCCESS_STATUSES,
+    TERMINAL_STATUSES,
+    JobStatus,
+)
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
-from airflow_provider_payjobs.waiting import job_from_event
 
 TOKEN = "jobs-2bbfc967-d12e-4647-a887-d905172fb4bc"
 

@@ -11,12 +11,12 @@ import pytest
 from conftest import logged
 from payloads import gateway_item
 
-from airflow_provider_payjobs import user_action
-from airflow_provider_payjobs.compat import AirflowTaskTimeout
+from airflow_provider_payjobs.airflow_support import user_action
+from airflow_provider_payjobs.airflow_support.compat import AirflowTaskTimeout
+from airflow_provider_payjobs.airflow_support.user_action import MISSING, decide, read_task_state
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobTrigger
-from airflow_provider_payjobs.user_action import MISSING, decide, read_task_state
 
 TI = SimpleNamespace(dag_id="payouts", run_id="manual__1", task_id="pay", map_index=-1)
 

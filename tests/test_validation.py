@@ -12,12 +12,9 @@ import pendulum
 import pytest
 from payloads import gateway_item, portal_item
 
-from airflow_provider_payjobs.answers import encoded_body
-from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane
-from airflow_provider_payjobs.models import Languages, PaymentPurposes, currencies
-from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
-from airflow_provider_payjobs.validation import (
+from airflow_provider_payjobs.client.answers import encoded_body
+from airflow_provider_payjobs.client.models import Languages, PaymentPurposes, currencies
+from airflow_provider_payjobs.client.validation import (
     list_query,
     normalize_body,
     prepare_create_body,
@@ -28,6 +25,9 @@ from airflow_provider_payjobs.validation import (
     validate_language,
     validate_page,
 )
+from airflow_provider_payjobs.exceptions import PayJobsValidationError
+from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+from airflow_provider_payjobs.payout.guardrails import check_guardrails, check_limits_are_sane
 
 JOB_TOKEN = "jobs-2bbfc967-d12e-4647-a887-d905172fb4bc"
 

@@ -32,12 +32,9 @@ from strategies import (
     wire_bodies,
 )
 
-from airflow_provider_payjobs.answers import encoded_body
-from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane
-from airflow_provider_payjobs.models import Languages, minor_units
-from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
-from airflow_provider_payjobs.validation import (
+from airflow_provider_payjobs.client.answers import encoded_body
+from airflow_provider_payjobs.client.models import Languages, minor_units
+from airflow_provider_payjobs.client.validation import (
     INT32_MAX,
     JOB_FIELDS,
     MAX_AMOUNT,
@@ -47,6 +44,9 @@ from airflow_provider_payjobs.validation import (
     retrieve_query,
     validate_job_token,
 )
+from airflow_provider_payjobs.exceptions import PayJobsValidationError
+from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+from airflow_provider_payjobs.payout.guardrails import check_guardrails, check_limits_are_sane
 
 TAGS = {member.value for member in Languages}
 

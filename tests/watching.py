@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_cursor import CURSOR_KEY_PREFIX, JobCursor
 from airflow_provider_payjobs.triggers.payjobs import PaymentJobEventTrigger
+from airflow_provider_payjobs.watcher.job_cursor import CURSOR_KEY_PREFIX, JobCursor
 
 
 class StateStore:

@@ -11,35 +11,39 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote, urlsplit
 
-from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, reconcile
-from airflow_provider_payjobs.answer_shapes import check_job, check_job_page
-from airflow_provider_payjobs.answers import Answer, malformed, result_of, token_from
-from airflow_provider_payjobs.auth import TOKEN_CACHE, TOKEN_PATH, AccessToken
-from airflow_provider_payjobs.compat import BaseHook, get_connection_async, mask_secret
-from airflow_provider_payjobs.connection_settings import PayJobsSettings
+from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR
+from airflow_provider_payjobs.airflow_support.compat import BaseHook, get_connection_async, mask_secret
+from airflow_provider_payjobs.client.answer_shapes import check_job, check_job_page
+from airflow_provider_payjobs.client.answers import Answer, malformed, result_of, token_from
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE, TOKEN_PATH, AccessToken
+from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.client.models import Languages
+from airflow_provider_payjobs.client.paging import RepeatedPage, job_pages
+from airflow_provider_payjobs.client.redaction import use_log_masker
+from airflow_provider_payjobs.client.retries import RetryPolicy
+from airflow_provider_payjobs.client.settings_cache import shared_settings
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsAuthError,
     PayJobsTransportError,
     PayJobsValidationError,
 )
-from airflow_provider_payjobs.models import Languages
-from airflow_provider_payjobs.paging import RepeatedPage, job_pages
-from airflow_provider_payjobs.payment_ids import check_payout_key, with_payout_ids
+from airflow_provider_payjobs.payout import reconcile
+from airflow_provider_payjobs.payout.payment_ids import check_payout_key, with_payout_ids
 from airflow_provider_payjobs.payout.protocol import CreateAttempts, CreateResult
-from airflow_provider_payjobs.retries import RetryPolicy
-from airflow_provider_payjobs.settings_cache import shared_settings
 
 if TYPE_CHECKING:  # the HTTP libraries load on first use, never while DAG files are parsed
-    from airflow_provider_payjobs.async_client import SharedAsyncClient
-    from airflow_provider_payjobs.sync_transport import SyncTransport
-from airflow_provider_payjobs.validation import (
+    from airflow_provider_payjobs.client.async_client import SharedAsyncClient
+    from airflow_provider_payjobs.client.sync_transport import SyncTransport
+from airflow_provider_payjobs.client.validation import (
     list_query,
     prepare_create_body,
     retrieve_query,
     validate_job_token,
 )
 
+# The client layer imports no Airflow: the tokens it fetches are hidden with Airflow's masker via this.
+use_log_masker(mask_secret)
 JOBS_PATH = "/payments/jobs"
 # What a call checks in a 2xx answer before returning it: (decoded JSON, error factory) -> result.
 Checked = TypeVar("Checked")
@@ -273,7 +277,8 @@ class PayJobsHook(BaseHook):
         :param created_since: the start of the search for a job already holding the ids.
         :param may_still_land_since: when an earlier POST of these ids left unanswered.
         :param before_post: called right before each POST is sent.
-        :param scope: the prefix of a payout key's ids (see :func:`payout_scope`).
+        :param scope: the prefix of a payout key's ids (see
+            :func:`~airflow_provider_payjobs.payout.payment_ids.payout_scope`).
         """
         wire_body = prepare_create_body(body)
         creation = CreateAttempts(
@@ -346,7 +351,8 @@ class PayJobsHook(BaseHook):
         The job already holding all ``client_payment_ids``, created since ``created_since``.
 
         The search lists jobs newest first and stops at ``created_since``; it reads at most
-        ``max_pages`` pages and fails closed (:class:`PayJobsReconcileError`) when it cannot tell.
+        ``max_pages`` pages and fails closed
+        (:class:`~airflow_provider_payjobs.exceptions.PayJobsReconcileError`) when it cannot tell.
 
         :param client_payment_ids: the ids every item of the job was created with.
         :param created_since: the earliest moment the job could have been created; the search
@@ -480,7 +486,7 @@ class PayJobsHook(BaseHook):
         holds it. A trigger holds it for its whole wait, so that its polls (and those of every
         other trigger of the connection) reuse connections and one token.
         """
-        from airflow_provider_payjobs.async_client import shared_async_client
+        from airflow_provider_payjobs.client.async_client import shared_async_client
 
         async with shared_async_client(await self.asettings()):
             yield
@@ -505,7 +511,7 @@ class PayJobsHook(BaseHook):
     @cached_property
     def transport(self) -> SyncTransport:
         """One keep-alive session per hook, each call bounded by the timeout (requests, loaded here)."""
-        from airflow_provider_payjobs.sync_transport import SyncTransport
+        from airflow_provider_payjobs.client.sync_transport import SyncTransport
 
         return SyncTransport(self.settings)
 
@@ -604,7 +610,7 @@ class PayJobsHook(BaseHook):
     async def _arequest(
         self, method: str, path: str, shape: Shape[Checked], *, params: dict[str, Any] | None = None
     ) -> Checked:
-        from airflow_provider_payjobs.async_client import shared_async_client
+        from airflow_provider_payjobs.client.async_client import shared_async_client
 
         settings = await self.asettings()
         async with shared_async_client(settings) as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_payjobs.compat import BaseOperatorLink, XCom
+from airflow_provider_payjobs.airflow_support.compat import BaseOperatorLink, XCom
 
 JOB_TOKEN_KEY = "job_token"
 JOB_URL_KEY = "job_url"

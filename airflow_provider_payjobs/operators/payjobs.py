@@ -15,13 +15,31 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 
-from airflow_provider_payjobs.compat import (
+from airflow_provider_payjobs.airflow_support.compat import (
     AirflowException,
     AirflowFailException,
     AirflowTaskTimeout,
     BaseOperator,
     Context,
     conf,
+)
+from airflow_provider_payjobs.airflow_support.outlets import attach_to_outlets, check_outlets_wait
+from airflow_provider_payjobs.airflow_support.user_action import decide_in_worker
+from airflow_provider_payjobs.airflow_support.waiting import (
+    FAILED,
+    TIMEOUT,
+    JobWait,
+    failure_message,
+    job_from_event,
+)
+from airflow_provider_payjobs.client.job_status import Outcome, StatusSets
+from airflow_provider_payjobs.client.models import TERMINAL_STATUSES, JobStatus
+from airflow_provider_payjobs.client.validation import (
+    RFC3339_RE,
+    check_text,
+    parse_rfc3339,
+    prepare_create_body,
+    to_rfc3339,
 )
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
@@ -30,13 +48,10 @@ from airflow_provider_payjobs.exceptions import (
     _short_repr,
     permanent_failure_reason,
 )
-from airflow_provider_payjobs.guardrails import check_guardrails, check_limits_are_sane, describe_body
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_events import attach_to_outlets, check_outlets_wait
-from airflow_provider_payjobs.job_status import Outcome, StatusSets
 from airflow_provider_payjobs.links.payjobs import JOB_TOKEN_KEY, PaymentJobLink, push_job_link
-from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
-from airflow_provider_payjobs.payment_ids import (
+from airflow_provider_payjobs.payout.guardrails import check_guardrails, check_limits_are_sane, describe_body
+from airflow_provider_payjobs.payout.payment_ids import (
     check_payout_key,
     payout_scope,
     with_client_payment_ids,
@@ -49,15 +64,6 @@ from airflow_provider_payjobs.payout.protocol import (
     STATE_RESUBMISSION,
     PayoutProtocol,
 )
-from airflow_provider_payjobs.user_action import decide_in_worker
-from airflow_provider_payjobs.validation import (
-    RFC3339_RE,
-    check_text,
-    parse_rfc3339,
-    prepare_create_body,
-    to_rfc3339,
-)
-from airflow_provider_payjobs.waiting import FAILED, TIMEOUT, JobWait, failure_message, job_from_event
 
 if TYPE_CHECKING:
     from airflow.sdk.types import RuntimeTaskInstanceProtocol
@@ -127,7 +133,7 @@ class CreatePaymentJobOperator(BaseOperator):
 
     With ``outlets=[Asset(...)]`` (and ``wait_for_completion=True``, which outlets need), the
     asset event of a successful wait carries the job's summary as its extra (see
-    :func:`~airflow_provider_payjobs.job_events.job_event_payload`).
+    :func:`~airflow_provider_payjobs.watcher.job_events.job_event_payload`).
     """
 
     template_fields: Sequence[str] = ("body", "payjobs_conn_id", "payout_key")
@@ -352,7 +358,7 @@ class CreatePaymentJobOperator(BaseOperator):
         """
         The worker is stopping this task: cancel its job only if a person marked the task failed
         or skipped, or its ``execution_timeout`` expired; clear, mark success and a worker
-        shutting down let the job go on (see ``airflow_provider_payjobs/user_action.py``).
+        shutting down let the job go on (see ``airflow_provider_payjobs/airflow_support/user_action.py``).
         """
         if not self.cancel_on_kill or not self.job_token:
             return

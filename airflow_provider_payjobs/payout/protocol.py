@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_payjobs import reconcile
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsConflictError,
@@ -40,10 +39,11 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsPayoutMismatchError,
     PayJobsTransportError,
 )
-from airflow_provider_payjobs.resubmission import plan_resubmission
+from airflow_provider_payjobs.payout import reconcile
+from airflow_provider_payjobs.payout.resubmission import plan_resubmission
 
 if TYPE_CHECKING:  # retries imports tenacity, which a DAG file's parse need not load
-    from airflow_provider_payjobs.retries import TaskLogger
+    from airflow_provider_payjobs.client.retries import TaskLogger
 
 # Keys in the task state store. Renaming one breaks retries already in flight.
 STATE_JOB_TOKEN = "payjobs_job_token"
@@ -61,18 +61,42 @@ GATEWAY_STATUS_CODES = frozenset({502, 504})
 class TaskStore(Protocol):
     """A durable key-value store of one task (all its tries); values are JSON-serializable."""
 
-    def get(self, key: str) -> Any: ...
+    def get(self, key: str) -> Any:
+        """
+        The value stored under ``key``, or None.
 
-    def set(self, key: str, value: Any) -> None: ...
+        :param key: one of the ``STATE_*`` keys.
+        """
+        ...
 
-    def delete(self, key: str) -> None: ...
+    def set(self, key: str, value: Any) -> None:
+        """
+        Store ``value`` under ``key``, durably, before returning.
+
+        :param key: one of the ``STATE_*`` keys.
+        :param value: a JSON-serializable value.
+        """
+        ...
+
+    def delete(self, key: str) -> None:
+        """
+        Forget ``key``.
+
+        :param key: one of the ``STATE_*`` keys.
+        """
+        ...
 
 
 class JobSearch(Protocol):
     """What a create call needs of the client: one POST, and the bounded search."""
 
     def post_job(self, body: Mapping[str, Any], *, before_send: Callable[[], None]) -> dict[str, Any]:
-        """One POST, no retry; typed errors (:mod:`~airflow_provider_payjobs.exceptions`)."""
+        """
+        One POST, no retry; typed errors (:mod:`~airflow_provider_payjobs.exceptions`).
+
+        :param body: the checked wire body.
+        :param before_send: called right before the request leaves.
+        """
         ...
 
     def find_job_holding(
@@ -83,18 +107,35 @@ class JobSearch(Protocol):
         may_still_land_since: datetime | None = None,
         scope: str | None = None,
     ) -> dict[str, Any] | None:
-        """The job holding all ids (and no other of ``scope``), or None; fails closed."""
+        """
+        The job holding all ids (and no other of ``scope``), or None; fails closed.
+
+        :param client_payment_ids: the body's ids.
+        :param created_since: the start of the search window.
+        :param may_still_land_since: when a POST of these ids left unanswered: wait for it to land.
+        :param scope: a payout key's id prefix.
+        """
         ...
 
     def should_retry_read(self, error: BaseException) -> bool:
-        """Whether ``error`` leaves the outcome of a request unknown (a read would be retried)."""
+        """
+        Whether ``error`` leaves the outcome of a request unknown (a read would be retried).
+
+        :param error: what an attempt raised.
+        """
         ...
 
 
 class JobsClient(Protocol):
     """What a task needs of the client: read a job, and create one exactly once (with retries)."""
 
-    def retrieve_payment_job(self, job_token: str) -> dict[str, Any]: ...
+    def retrieve_payment_job(self, job_token: str) -> dict[str, Any]:
+        """
+        The job, read again (with the client's retries).
+
+        :param job_token: ``jobs-<uuid>``.
+        """
+        ...
 
     def create_exactly_once(
         self,
@@ -104,19 +145,45 @@ class JobsClient(Protocol):
         may_still_land_since: datetime | None,
         before_post: Callable[[], None],
         scope: str | None,
-    ) -> CreateResult: ...
+    ) -> CreateResult:
+        """
+        Look, then post if nothing holds the ids; every attempt within one retry budget.
+
+        :param body: the checked body, ids included.
+        :param created_since: the start of the search window.
+        :param may_still_land_since: when an earlier try's POST left unanswered.
+        :param before_post: called right before each POST leaves.
+        :param scope: a payout key's id prefix, or None.
+        """
+        ...
 
 
 class NoStore:
     """The store of Airflow before 3.3: keeps nothing; a retry finds its job by its ids instead."""
 
     def get(self, key: str) -> Any:
+        """
+        Nothing is kept: always None.
+
+        :param key: ignored.
+        """
         return None
 
     def set(self, key: str, value: Any) -> None:
+        """
+        Keeps nothing.
+
+        :param key: ignored.
+        :param value: ignored.
+        """
         return None
 
     def delete(self, key: str) -> None:
+        """
+        Nothing to forget.
+
+        :param key: ignored.
+        """
         return None
 
 
@@ -263,6 +330,8 @@ def check_pays_the_body(body: Mapping[str, Any], job: Mapping[str, Any]) -> None
     """
     Refuse ``job`` when it holds the body's ids but pays something else.
 
+    :param body: the checked body, ids included.
+    :param job: the job holding (some of) its ids.
     :raises PayJobsPayoutMismatchError: naming the differences (at most ten).
     """
     differences = reconcile.payment_differences(body, job)
@@ -284,6 +353,24 @@ def _mismatch(body: Mapping[str, Any], conflict: PayJobsConflictError) -> PayJob
     if extra:
         differences.append(f"the payout already paid other items: {', '.join(extra[:5])}")
     return PayJobsPayoutMismatchError(", ".join(tokens), differences or [str(conflict)])
+
+
+def _no_scope(generation: int) -> str | None:
+    """
+    No scope: the ids are a run's, not a payout key's.
+
+    :param generation: ignored.
+    """
+    return None
+
+
+def _status_sentence(job: Mapping[str, Any]) -> str:
+    """
+    ``status FAILED``: the least a failure message says.
+
+    :param job: the failed job.
+    """
+    return f"status {job.get('status')}"
 
 
 # --- the task-level protocol: steps 1 to 4 -------------------------------------------------------
@@ -315,10 +402,10 @@ class PayoutProtocol:
     is_failed: Callable[[Mapping[str, Any]], bool]
     run_started: datetime
     window_start: datetime | None = None
-    scope_for: Callable[[int], str | None] = lambda generation: None
+    scope_for: Callable[[int], str | None] = field(default=_no_scope, repr=False)
     resubmit_failed: bool = False
     own_ids: bool = False
-    failure_message: Callable[[Mapping[str, Any]], str] = lambda job: f"status {job.get('status')}"
+    failure_message: Callable[[Mapping[str, Any]], str] = field(default=_status_sentence, repr=False)
     log: TaskLogger = field(default_factory=lambda: logging.getLogger(__name__))
 
     def run(self) -> PayoutResult:

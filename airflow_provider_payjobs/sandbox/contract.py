@@ -36,8 +36,8 @@ API_VERSION_HEADER = "X-MyPayQuicker-Version"
 LANGUAGE_TAGS = ("cs-CZ", "de-DE", "en-GB", "en-US", "es-ES", "es-MX", "fr-CA", "fr-FR", "it-IT", "ja-JP",
                  "ko-KR", "nl-NL", "pl-PL", "pt-BR", "pt-PT", "ru-RU", "zh-Hans", "zh-Hant")  # fmt: skip
 PAYMENT_PURPOSES = ("BONUS", "EXPENSE", "INCOME", "NON_TAXABLE", "OTHER", "TAXABLE", "UNDEFINED")
-# The contract's Currencies list (the provider's package data file, a copy of shared/api/currencies.txt).
-_CURRENCY_FILE = Path(__file__).resolve().parent.parent / "currencies.txt"
+# The contract's Currencies list: the sandbox's own copy, so that it reads nothing of the client.
+_CURRENCY_FILE = Path(__file__).resolve().parent / "currencies.txt"
 CURRENCIES = frozenset(_CURRENCY_FILE.read_text(encoding="utf-8").split()) - {"UNDEFINED"}
 _UUID = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
 JOB_TOKEN = re.compile(f"jobs-{_UUID}")

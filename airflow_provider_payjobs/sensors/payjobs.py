@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from airflow_provider_payjobs.compat import (
+from airflow_provider_payjobs.airflow_support.compat import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
@@ -16,12 +16,12 @@ from airflow_provider_payjobs.compat import (
     PokeReturnValue,
     conf,
 )
+from airflow_provider_payjobs.airflow_support.outlets import attach_to_outlets
+from airflow_provider_payjobs.airflow_support.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
+from airflow_provider_payjobs.client.job_status import StatusSets
 from airflow_provider_payjobs.exceptions import PayJobsError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_events import attach_to_outlets
-from airflow_provider_payjobs.job_status import StatusSets
 from airflow_provider_payjobs.links.payjobs import PaymentJobLink, push_job_link
-from airflow_provider_payjobs.waiting import FAILED, SUCCESS, TIMEOUT, JobWait, job_from_event
 
 Job = TypeVar("Job")
 
@@ -43,7 +43,7 @@ class PaymentJobSensor(BaseSensorOperator):
         CANCELLED, EXPIRED, VOIDED or RETURNED); False accepts such a job as success.
 
     With ``outlets=[Asset(...)]``, the asset event of a successful wait carries the job's summary
-    as its extra (see :func:`~airflow_provider_payjobs.job_events.job_event_payload`).
+    as its extra (see :func:`~airflow_provider_payjobs.watcher.job_events.job_event_payload`).
     """
 
     template_fields: Sequence[str] = ("job_token", "payjobs_conn_id")

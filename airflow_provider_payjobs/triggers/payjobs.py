@@ -12,16 +12,16 @@ from typing import Any, cast
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
-from airflow_provider_payjobs.cursor_store import CursorStore, CursorTaken
+from airflow_provider_payjobs.airflow_support.user_action import decide_in_triggerer
+from airflow_provider_payjobs.airflow_support.waiting import ERROR, JobWait
+from airflow_provider_payjobs.client.job_status import StatusSets
+from airflow_provider_payjobs.client.models import TERMINAL_STATUSES, JobStatus
 from airflow_provider_payjobs.exceptions import PayJobsError, PayJobsValidationError
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
-from airflow_provider_payjobs.job_cursor import JobCursor, cursor_key
-from airflow_provider_payjobs.job_events import JOB_KEY
-from airflow_provider_payjobs.job_status import StatusSets
-from airflow_provider_payjobs.job_watch import JobWatch, PollOutcome
-from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
-from airflow_provider_payjobs.user_action import decide_in_triggerer
-from airflow_provider_payjobs.waiting import ERROR, JobWait
+from airflow_provider_payjobs.watcher.cursor_store import CursorStore, CursorTaken
+from airflow_provider_payjobs.watcher.job_cursor import JobCursor, cursor_key
+from airflow_provider_payjobs.watcher.job_events import JOB_KEY
+from airflow_provider_payjobs.watcher.job_watch import JobWatch, PollOutcome
 
 
 class PaymentJobTrigger(BaseTrigger):
@@ -134,11 +134,11 @@ class PaymentJobEventTrigger(BaseEventTrigger):
         Asset("payjobs://payjobs_default/jobs", watchers=[AssetWatcher(name="payouts_finished",
               trigger=PaymentJobEventTrigger(payjobs_conn_id="payjobs_default"))])
 
-    Each event's payload is :func:`~airflow_provider_payjobs.job_events.job_event_payload`:
+    Each event's payload is :func:`~airflow_provider_payjobs.watcher.job_events.job_event_payload`:
     ``{"job": "jobs-…", "status", "created", "items_by_status", "totals_per_currency",
     "paid_per_currency"}``; ``job`` is its identity (one event per job, never two).
 
-    It polls the job list (see ``airflow_provider_payjobs.job_watch``) and keeps its cursor
+    It polls the job list (see ``airflow_provider_payjobs.watcher.job_watch``) and keeps its cursor
     in Airflow's asset state store (3.3+). The cursor is saved *before* the events are fired: a
     crash between the two loses those events rather than repeat them, since a DAG that pays
     people must never hear of a job twice. Without the store (Airflow 3.0 to 3.2) the cursor

@@ -262,7 +262,7 @@ class ConnectionForm(SphinxDirective):
 
     def _known_extras(self) -> set[str]:
         """The extras the hook reads; README's Connection section must describe each one."""
-        from airflow_provider_payjobs.connection_settings import KNOWN_EXTRAS
+        from airflow_provider_payjobs.client.connection_settings import KNOWN_EXTRAS
 
         readme = Path(self.config.payjobs_readme)
         _, lines = extract_section(
@@ -273,7 +273,8 @@ class ConnectionForm(SphinxDirective):
             if f"`{key}`" not in described:
                 logger.warning(
                     "README.md's Connection section does not describe the connection extra `%s`, "
-                    "which the hook reads (KNOWN_EXTRAS in airflow_provider_payjobs/connection_settings.py): "
+                    "which the hook reads (KNOWN_EXTRAS in "
+                    "airflow_provider_payjobs/client/connection_settings.py): "
                     "add a row to its table",
                     key,
                     location=(self.env.docname, self.lineno),

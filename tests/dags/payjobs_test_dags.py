@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import DAG
 
-from airflow_provider_payjobs.compat import AirflowException
+from airflow_provider_payjobs.airflow_support.compat import AirflowException
 from airflow_provider_payjobs.operators.payjobs import STATE_CREATE_STARTED, CreatePaymentJobOperator
 
 START = datetime(2026, 1, 1)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from airflow_provider_payjobs.client.validation import parse_rfc3339
 from airflow_provider_payjobs.exceptions import PayJobsError
-from airflow_provider_payjobs.validation import parse_rfc3339
 
 CURSOR_KEY_PREFIX = "payjobs_cursor."  # renaming it starts every watcher afresh
 CURSOR_VERSION = 1

@@ -17,12 +17,18 @@ from typing import Any
 
 import aiohttp
 
-from airflow_provider_payjobs.answers import ACCEPT_ENCODING, Answer, encoded_body, read_limit, token_from
-from airflow_provider_payjobs.auth import TOKEN_CACHE, AccessToken
-from airflow_provider_payjobs.compat import mask_secret
-from airflow_provider_payjobs.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.client.answers import (
+    ACCEPT_ENCODING,
+    Answer,
+    encoded_body,
+    read_limit,
+    token_from,
+)
+from airflow_provider_payjobs.client.auth import TOKEN_CACHE, AccessToken
+from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.client.models import API_VERSION_HEADER
+from airflow_provider_payjobs.client.redaction import mask_in_logs
 from airflow_provider_payjobs.exceptions import PayJobsTransportError
-from airflow_provider_payjobs.models import API_VERSION_HEADER
 
 # Requests in flight per shared session. Waiting for one of these is not part of a call's
 # timeout, so a thousand waits polling at once never time out in the client's own queue.
@@ -77,7 +83,7 @@ class SharedAsyncClient:
         path = url.removeprefix(self.settings.base_url)
         # One attempt: a failed fetch is the calling request's failed attempt, retried in its budget.
         token = token_from(await self.send("POST", path, headers=headers, form=form), path)
-        mask_secret(token.value)
+        mask_in_logs(token.value)
         return token
 
     async def send(

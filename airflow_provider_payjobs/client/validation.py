@@ -17,7 +17,7 @@ Whatever they accept, a correct server can store and serve back:
   (``amount_of`` says what an int, Decimal, numeric string or float is taken as);
 - integers in a query (``page``, ``pageSize``) fit an int32.
 
-Languages are taken as a :class:`~airflow_provider_payjobs.models.Languages` member, its name
+Languages are taken as a :class:`~airflow_provider_payjobs.client.models.Languages` member, its name
 (``ENUS``) or its language tag (``en-US``), names and tags in any ASCII case (BCP 47 tags are
 case-insensitive); the tag, in its canonical case, is what is sent.
 """
@@ -31,8 +31,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
-from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
-from airflow_provider_payjobs.models import (
+from airflow_provider_payjobs.client.models import (
     DESTINATION_TOKEN_RE,
     EMAIL_RE,
     JOB_TOKEN_RE,
@@ -42,6 +41,7 @@ from airflow_provider_payjobs.models import (
     currencies,
     minor_units,
 )
+from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
 
 MAX_PAGE_SIZE = 50
 INT32_MAX = 2**31 - 1
@@ -383,7 +383,7 @@ def amount_of(amount: Any, currency: str, field: str = "amount") -> Decimal:
     trailing zeros not counted, than the currency's ISO 4217 minor unit (JPY 0, USD 2, KWD 3).
 
     :param amount: the amount as given.
-    :param currency: a code of :func:`~airflow_provider_payjobs.models.currencies`, already checked.
+    :param currency: a code of :func:`~airflow_provider_payjobs.client.models.currencies`, already checked.
     :param field: the name errors give the amount, e.g. ``items[3].amount``.
     :returns: the amount without exponent or trailing fraction zeros: ``Decimal("10.5")``.
     :raises PayJobsValidationError: naming ``field`` and the rule broken.

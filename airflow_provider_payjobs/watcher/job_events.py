@@ -12,11 +12,10 @@ whose name holds "token", and people must be able to read which job an event is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.job_status import summarize_job
+from airflow_provider_payjobs.client.job_status import summarize_job
 
 JOB_KEY = "job"  # the event's identity: one event per job
 
@@ -54,42 +53,3 @@ def payout_from_asset_event(event: Any) -> dict[str, Any] | None:
     if isinstance(payload, Mapping) and isinstance(payload.get(JOB_KEY), str):
         return dict(payload)
     return None
-
-
-def attach_to_outlets(context: Mapping[str, Any], outlets: Iterable[Any], job: Mapping[str, Any]) -> int:
-    """
-    Put the job's payload in the extra of the asset event each outlet asset gets when the task
-    succeeds; how many outlets got it. Asset aliases are left alone (which asset an alias stands
-    for is the DAG author's choice, not the job's).
-
-    :param context: the running task's context (its ``outlet_events``).
-    :param outlets: the task's outlets.
-    :param job: the finished job.
-    """
-    from airflow.sdk import Asset
-
-    outlet_events = context.get("outlet_events")
-    assets = [outlet for outlet in outlets or () if isinstance(outlet, Asset)]
-    if outlet_events is None or not assets:
-        return 0
-    payload = job_event_payload(job)
-    for asset in assets:
-        outlet_events[asset].extra.update(payload)
-    return len(assets)
-
-
-def check_outlets_wait(outlets: Iterable[Any] | None, wait_for_completion: bool) -> None:
-    """
-    Refuse outlets on a task that does not wait: its asset event would say "payout finished"
-    when the job had only been created.
-
-    :param outlets: the task's outlets.
-    :param wait_for_completion: whether the task waits for its job to finish.
-    :raises PayJobsValidationError: naming ``outlets`` and the rule.
-    """
-    if outlets and not wait_for_completion:
-        raise PayJobsValidationError(
-            "outlets",
-            "need wait_for_completion=True: an outlet's asset event tells that the payout finished",
-            [getattr(outlet, "uri", outlet) for outlet in outlets],
-        )

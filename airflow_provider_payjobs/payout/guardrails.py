@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from decimal import Context, Decimal, localcontext
 from typing import Any
 
+from airflow_provider_payjobs.client.job_status import totals_per_currency
+from airflow_provider_payjobs.client.models import currencies
+from airflow_provider_payjobs.client.validation import decimal_of, prepare_create_body
 from airflow_provider_payjobs.exceptions import PayJobsValidationError, _short_repr
-from airflow_provider_payjobs.job_status import totals_per_currency
-from airflow_provider_payjobs.models import currencies
-from airflow_provider_payjobs.validation import decimal_of, prepare_create_body
 
 # Sums of checked amounts (at most 2**53, 4 fraction digits) stay exact far past any job's size:
 # the caller's decimal context (28 digits by default, maybe fewer) must not round a total.

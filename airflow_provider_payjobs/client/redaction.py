@@ -13,6 +13,7 @@ import base64
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 REPLACEMENT = "***"
@@ -62,3 +63,28 @@ SECRETS = SecretRegistry()
 def redact(text: str | None) -> str | None:
     """``text`` without any secret this process knows; None stays None."""
     return None if text is None else SECRETS.redact(text)
+
+
+# How a new secret is hidden from the host's logs: Airflow's secrets masker, given by the hook when
+# it is imported (the client imports no Airflow); until then, only the registry above.
+_log_maskers: list[Callable[[str], None]] = []
+
+
+def use_log_masker(mask: Callable[[str], None]) -> None:
+    """
+    Hide every secret passed to :func:`mask_in_logs` with ``mask`` too (the hook gives Airflow's).
+
+    :param mask: called with each secret, e.g. Airflow's ``mask_secret``.
+    """
+    if mask not in _log_maskers:
+        _log_maskers.append(mask)
+
+
+def mask_in_logs(secret: str) -> None:
+    """
+    Keep ``secret`` out of the host's logs with every masker given to :func:`use_log_masker`.
+
+    :param secret: a token or a client secret.
+    """
+    for mask in _log_maskers:
+        mask(secret)

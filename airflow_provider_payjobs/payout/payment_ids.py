@@ -85,6 +85,9 @@ def payout_scope(dag_id: str, task_id: str, payout_key: str, map_index: int, gen
     A search finds any job of the payout by it, so a re-run whose items changed fails closed
     instead of paying the new items beside the old ones.
 
+    :param dag_id: the DAG paying.
+    :param task_id: the task paying.
+    :param payout_key: the rendered payout key.
     :param map_index: the mapped task's index (-1 when not mapped): each batch is its own payout.
     :param generation: 0, or the resubmission (``resubmit_failed``) whose ids these are.
     """
@@ -116,8 +119,12 @@ def with_payout_ids(
     Every DAG run (a re-run of a date, a manual run, a backfill) that pays the same items under
     the same key derives the same ids, whatever order the items come in. Ids the user gave are kept.
 
-    :param body: a body as :func:`~airflow_provider_payjobs.validation.prepare_create_body` returns it.
+    :param body: a body as :func:`~airflow_provider_payjobs.client.validation.prepare_create_body` returns it.
+    :param dag_id: the DAG paying.
+    :param task_id: the task paying.
     :param payout_key: what makes a payout one, e.g. ``"payroll-2026-11"``.
+    :param map_index: the mapped task's index, -1 when not mapped.
+    :param generation: 0, or the resubmission whose ids these are.
     """
     scope = payout_scope(dag_id, task_id, payout_key, map_index, generation)
     items = [dict(item) for item in body.get("items") or []]

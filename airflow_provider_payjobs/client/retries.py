@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import tenacity
 
-from airflow_provider_payjobs.auth import TOKEN_PATH
+from airflow_provider_payjobs.client.auth import TOKEN_PATH
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError, PayJobsTransportError
 
 #: What one attempt of a call returns, and so the call.

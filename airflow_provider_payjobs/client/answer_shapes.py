@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from airflow_provider_payjobs.models import JOB_TOKEN_RE
+from airflow_provider_payjobs.client.models import JOB_TOKEN_RE
 
 META_COUNTERS = ("pageNo", "pageSize", "pageCount", "recordCount")
 # Counters are strings of digits on the wire; 18 digits is far past any real page or record count.

@@ -10,10 +10,10 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_payjobs.auth import ClientCredentials
+from airflow_provider_payjobs.client.auth import ClientCredentials
+from airflow_provider_payjobs.client.models import API_VERSION, Environment
+from airflow_provider_payjobs.client.retries import RetryPolicy
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
-from airflow_provider_payjobs.models import API_VERSION, Environment
-from airflow_provider_payjobs.retries import RetryPolicy
 
 # The defaults of the connection's extras; the connection form shows these same values.
 DEFAULT_ENVIRONMENT = Environment.SANDBOX

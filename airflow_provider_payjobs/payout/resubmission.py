@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_payjobs.models import PAID_TRANSFER_STATUSES, UNPAID_TRANSFER_STATUSES
+from airflow_provider_payjobs.client.models import PAID_TRANSFER_STATUSES, UNPAID_TRANSFER_STATUSES
 
 
 @dataclass

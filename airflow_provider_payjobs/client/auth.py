@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_payjobs.client.redaction import SECRETS
 from airflow_provider_payjobs.exceptions import PayJobsAuthError
-from airflow_provider_payjobs.redaction import SECRETS
 
 TOKEN_PATH = "/auth/connect/token"
 # Tokens are renewed this long before they expire (or at 10% of a short lifetime).

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from airflow_provider_payjobs.models import (
+from airflow_provider_payjobs.client.models import (
     FAILED_TRANSFER_STATUSES,
     FAILURE_STATUSES,
     SUCCESS_STATUSES,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_payjobs.job_cursor import JobCursor, UnreadableCursor, new_writer_id
+from airflow_provider_payjobs.watcher.job_cursor import JobCursor, UnreadableCursor, new_writer_id
 
 
 class CursorTaken(Exception):
@@ -29,7 +29,7 @@ class CursorStore:
     :param accessors: the trigger's ``asset_state_store`` (Airflow 3.3+), or None: the cursor
         then lives in memory only, and a restart starts afresh.
     :param log: where the reasons for falling back to memory go.
-    :param key: the cursor's key (:func:`~airflow_provider_payjobs.job_cursor.cursor_key`).
+    :param key: the cursor's key (:func:`~airflow_provider_payjobs.watcher.job_cursor.cursor_key`).
     :param about: what the watcher watches, saved beside the cursor for people to read.
     """
 

@@ -144,7 +144,7 @@ def currencies() -> frozenset[str]:
     The codes a payment may be made in: the Currencies list (``currencies.txt``, one code per line)
     without ``UNDEFINED``, the enum's placeholder, which is no currency anyone can be paid in.
     """
-    text = files("airflow_provider_payjobs").joinpath("currencies.txt").read_text(encoding="utf-8")
+    text = files("airflow_provider_payjobs.client").joinpath("currencies.txt").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip()) - {UNDEFINED_CURRENCY}
 
 
@@ -155,7 +155,7 @@ def minor_units() -> Mapping[str, int]:
     in it may have (JPY 0, USD 2, KWD 3). Read from ``minor_units.txt``, one ``CODE DIGITS`` line
     per code, whose header names its sources and what codes ISO does not list are given.
     """
-    text = files("airflow_provider_payjobs").joinpath("minor_units.txt").read_text(encoding="utf-8")
+    text = files("airflow_provider_payjobs.client").joinpath("minor_units.txt").read_text(encoding="utf-8")
     table: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         content = line.split("#", 1)[0].split()

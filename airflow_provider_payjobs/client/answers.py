@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_payjobs.auth import AccessToken, parse_token_answer
+from airflow_provider_payjobs.client.auth import AccessToken, parse_token_answer
+from airflow_provider_payjobs.client.retries import parse_retry_after
 from airflow_provider_payjobs.exceptions import (
     BODY_EXCERPT_CHARS,
     PayJobsApiError,
     PayJobsMalformedAnswerError,
 )
-from airflow_provider_payjobs.retries import parse_retry_after
 
 # Of an error answer only the start is read: enough for an ApiErrorResult, never a flood.
 ERROR_BODY_BYTES = 64 * 1024

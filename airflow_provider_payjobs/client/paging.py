@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Any
 
-from airflow_provider_payjobs.answer_shapes import page_count
+from airflow_provider_payjobs.client.answer_shapes import page_count
 
 
 class RepeatedPage(Exception):

@@ -24,15 +24,15 @@ from typing import Any, cast
 
 import pendulum
 
-from airflow_provider_payjobs.answer_shapes import counter
+from airflow_provider_payjobs.client.answer_shapes import counter
+from airflow_provider_payjobs.client.paging import PageLimitReached, RepeatedPage, job_pages
+from airflow_provider_payjobs.client.validation import parse_rfc3339
 from airflow_provider_payjobs.exceptions import (
     PayJobsApiError,
     PayJobsConflictError,
     PayJobsMalformedAnswerError,
     PayJobsReconcileError,
 )
-from airflow_provider_payjobs.paging import PageLimitReached, RepeatedPage, job_pages
-from airflow_provider_payjobs.validation import parse_rfc3339
 
 # Jobs created this long before the first attempt are still looked at (clock skew with the server).
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)

@@ -14,7 +14,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 
-from airflow_provider_payjobs.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
 
 SETTINGS_TTL_SECONDS = 60.0
 

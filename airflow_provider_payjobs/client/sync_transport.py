@@ -17,11 +17,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
-from airflow_provider_payjobs.answers import ACCEPT_ENCODING, Answer, encoded_body, read_limit
-from airflow_provider_payjobs.connection_settings import PayJobsSettings
-from airflow_provider_payjobs.deadlines import WATCHDOG, CallDeadline
+from airflow_provider_payjobs.client.answers import ACCEPT_ENCODING, Answer, encoded_body, read_limit
+from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
+from airflow_provider_payjobs.client.deadlines import WATCHDOG, CallDeadline
+from airflow_provider_payjobs.client.models import API_VERSION_HEADER
 from airflow_provider_payjobs.exceptions import PayJobsTransportError
-from airflow_provider_payjobs.models import API_VERSION_HEADER
 
 READ_CHUNK_BYTES = 64 * 1024
 
@@ -86,7 +86,7 @@ class SyncTransport:
     Sends one request and reads its answer within ``settings.timeout`` seconds in all.
 
     Redirects are never followed; the body is read as sent (content encoding undone later by
-    :mod:`~airflow_provider_payjobs.answers`), at most ``settings.max_answer_bytes`` of it.
+    :mod:`~airflow_provider_payjobs.client.answers`), at most ``settings.max_answer_bytes`` of it.
 
     :param settings: the connection's settings.
     """

@@ -21,12 +21,12 @@ from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_provider_payjobs.answer_shapes import page_count
+from airflow_provider_payjobs.client.answer_shapes import page_count
+from airflow_provider_payjobs.client.models import TERMINAL_STATUSES, JobStatus
+from airflow_provider_payjobs.client.retries import RetryPolicy
 from airflow_provider_payjobs.exceptions import PayJobsApiError, PayJobsError
-from airflow_provider_payjobs.job_cursor import LAST_REPORTED_KEPT, JobCursor, created_of
-from airflow_provider_payjobs.job_events import JOB_KEY, job_event_payload
-from airflow_provider_payjobs.models import TERMINAL_STATUSES, JobStatus
-from airflow_provider_payjobs.retries import RetryPolicy
+from airflow_provider_payjobs.watcher.job_cursor import LAST_REPORTED_KEPT, JobCursor, created_of
+from airflow_provider_payjobs.watcher.job_events import JOB_KEY, job_event_payload
 
 PAGE_SIZE = 50  # the API's largest page
 NEWEST_FIRST = "-created"

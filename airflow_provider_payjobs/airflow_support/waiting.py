@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_payjobs.compat import AirflowException, AirflowFailException
-from airflow_provider_payjobs.exceptions import PayJobsError
-from airflow_provider_payjobs.job_status import (
+from airflow_provider_payjobs.airflow_support.compat import AirflowException, AirflowFailException
+from airflow_provider_payjobs.client.job_status import (
     Outcome,
     StatusSets,
     describe_progress,
     failed_items,
 )
-from airflow_provider_payjobs.models import SUCCESS_STATUSES, JobStatus
-from airflow_provider_payjobs.retries import RetryPolicy
+from airflow_provider_payjobs.client.models import SUCCESS_STATUSES, JobStatus
+from airflow_provider_payjobs.client.retries import RetryPolicy
+from airflow_provider_payjobs.exceptions import PayJobsError
 
 SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
 PROGRESS_REMINDER_SECONDS = 300.0  # while a job does not change, one progress line per this
