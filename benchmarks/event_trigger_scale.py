@@ -29,6 +29,7 @@ import sys
 import tracemalloc
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,11 @@ from airflow_provider_payjobs.watcher.job_watch import JobWatch
 
 BASE = "http://sandbox.invalid/api/v2"
 ITEMS = [
-    {"amount": 25.0, "currency": "USD", "destinationToken": f"dest-631b200f-665d-4dbe-bd01-{n:012d}"}
+    {
+        "amount": Decimal("25.00"),
+        "currency": "USD",
+        "destinationToken": f"dest-631b200f-665d-4dbe-bd01-{n:012d}",
+    }
     for n in range(3)
 ]
 FAR_AWAY = (datetime.now(timezone.utc) + timedelta(days=3650)).strftime("%Y-%m-%dT%H:%M:%SZ")

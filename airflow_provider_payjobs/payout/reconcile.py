@@ -37,9 +37,9 @@ from airflow_provider_payjobs.exceptions import (
 # Jobs created this long before the first attempt are still looked at (clock skew with the server).
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 # The bounds of one search: list pages of PAGE_SIZE jobs, and retrievals of jobs listed without
-# their items. 40 pages reach back 2,000 jobs.
+# their items. 200 pages reach back 10,000 jobs.
 PAGE_SIZE = 50
-MAX_LIST_PAGES = 40
+MAX_LIST_PAGES = 200
 MAX_JOB_LOOKUPS = 100
 CANNOT_TELL = "cannot tell whether a job already holds these clientPaymentIds"
 log = logging.getLogger(__name__)
