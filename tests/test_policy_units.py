@@ -18,7 +18,12 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsTransportError,
     PayJobsValidationError,
 )
-from airflow_provider_payjobs.payout.reconcile import find_job_holding, payment_differences
+from airflow_provider_payjobs.payout.reconcile import (
+    MAX_LIST_PAGES,
+    PAGE_SIZE,
+    find_job_holding,
+    payment_differences,
+)
 
 POLICY = RetryPolicy()
 
@@ -261,7 +266,7 @@ def test_a_search_that_hits_its_bound_refuses_to_guess() -> None:
     recent = datetime.now(timezone.utc).isoformat()
     jobs = (
         {"token": f"jobs-{n}", "created": recent, "items": [{"clientPaymentId": "x"}], "count": 1}
-        for n in range(3000)
+        for n in range(MAX_LIST_PAGES * PAGE_SIZE + 1)
     )
     with pytest.raises(PayJobsReconcileError, match="cannot tell whether a job already holds"):
         find_job_holding(["id-1"], datetime.now(timezone.utc), listing(jobs), dict)
