@@ -225,11 +225,3 @@ def test_payroll_example_pays_the_payees_of_its_variable(airflow_db, live_sandbo
     assert str(run.state) in ("success", "DagRunState.SUCCESS"), task_states(run)
     paid = sorted((Decimal(str(entry["amount"])), entry["currency"]) for entry in live_sandbox.admin.ledger())
     assert paid == [(Decimal("75.5"), "USD"), (Decimal("2100"), "USD")], paid
-
-
-def test_scratch_no_logical_date(airflow_db, live_sandbox, capsys) -> None:
-    dag = load_dag(EXAMPLE_DAGS / "example_payjobs_payroll.py", "example_payjobs_payroll")
-    run = dag.test(logical_date=None)
-    text = logged(capsys)
-    print("STATES", task_states(run), live_sandbox.admin.ledger())
-    print("ERRLINES", [l for l in text.splitlines() if "rror" in l][:6])
