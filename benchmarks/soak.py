@@ -8,9 +8,16 @@ between tries. The sandbox injects 5xx answers, 429 with Retry-After, dropped co
 commit-then-fail on create and token expiry; some tries are killed with SIGKILL in the middle of
 ``execute``. At the end the sandbox ledger is compared with the intended payouts.
 
-    python benchmarks/soak.py [--jobs 200] [--items 5] [--workers 8] [--modes dedupe,no-dedupe]
+Modes: ``dedupe`` and ``no-dedupe`` (the server deduplicates clientPaymentIds or not), one DAG
+run per payout; ``payout-key`` (a server that does not deduplicate), two DAG runs per payout key,
+one after the other as ``max_active_runs=1`` keeps them, the second listing the items in another
+order: each payout must be paid once per key, not once per run, the second run adopting the
+first one's job.
 
-Prints, per server mode: intended payouts, payouts made, duplicates, missing; exits 1 unless
+    python benchmarks/soak.py [--jobs 200] [--items 5] [--workers 8] [--modes dedupe,no-dedupe]
+    python benchmarks/soak.py --modes payout-key
+
+Prints, per mode: intended payouts, payouts made, duplicates, missing; exits 1 unless
 duplicates = 0 and missing = 0 in every mode.
 """
 
@@ -34,13 +41,14 @@ from airflow_provider_payjobs.airflow_support.compat import reset_secrets_masker
 
 # Imported here, in the parent: forked workers inherit Airflow instead of importing it per try.
 from airflow_provider_payjobs.client.auth import TOKEN_CACHE
+from airflow_provider_payjobs.client.validation import prepare_create_body
 from airflow_provider_payjobs.operators.payjobs import (
     STATE_CREATE_STARTED,
     STATE_JOB_TOKEN,
     STATE_LAST_POST,
     CreatePaymentJobOperator,
 )
-from airflow_provider_payjobs.payout.payment_ids import derive_client_payment_id
+from airflow_provider_payjobs.payout.payment_ids import derive_client_payment_id, with_payout_ids
 from airflow_provider_payjobs.sandbox.server import SandboxProcess, start_sandbox
 
 FAULTS = {
@@ -59,6 +67,31 @@ TOKEN_RACE = "401: token revoked again right after its refresh"
 # Airflow waits retry_delay (5 minutes by default) before a retry; any request of the dead try
 # has long been settled by then. The harness keeps the same order of events, scaled down.
 RETRY_DELAY_SECONDS = 0.3
+PAYOUT_KEY_MODE = "payout-key"
+DAG_ID, TASK_ID = "soak_payout", "pay"
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """
+    The ``pay`` task of one DAG run: which payout it makes, in which run, under which key.
+
+    :param payout: the payout's number: its items, and its key's name.
+    :param run_id: the DAG run; it names the run's files too.
+    :param payout_key: None: the run is its own payout; else every run of the key is one payout.
+    :param reversed_items: list the items last to first (ids of a key follow payees, not positions).
+    """
+
+    payout: int
+    run_id: str
+    payout_key: str | None = None
+    reversed_items: bool = False
+
+    def body(self, items: int) -> dict[str, Any]:
+        body = payout_body(self.payout, items)
+        if self.reversed_items:
+            body["items"].reverse()
+        return body
 
 
 @dataclass
@@ -119,7 +152,7 @@ def payout_body(run_number: int, items: int) -> dict[str, Any]:
     }
 
 
-def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, result_path: str) -> None:
+def run_one_try(task_run: TaskRun, try_number: int, items: int, state_dir: str, result_path: str) -> None:
     """Body of a worker process: one try of one task run."""
     _silence_output()
     # A worker starts as Airflow's task runner does: no token, and a fresh secrets masker. A masker
@@ -129,24 +162,25 @@ def run_one_try(run_number: int, try_number: int, items: int, state_dir: str, re
     TOKEN_CACHE.clear()
     reset_secrets_masker()
     operator = CreatePaymentJobOperator(
-        task_id="pay",
-        body=payout_body(run_number, items),
+        task_id=TASK_ID,
+        body=task_run.body(items),
+        payout_key=task_run.payout_key,
         wait_for_completion=True,
         deferrable=False,
         poll_interval=0.05,
         timeout=120,
     )
-    ti = HarnessTaskInstance("soak_payout", "pay", f"soak__{run_number}", try_number)
+    ti = HarnessTaskInstance(DAG_ID, TASK_ID, task_run.run_id, try_number)
     context = {
         "ti": ti,
         "run_id": ti.run_id,
         "dag_run": None,
-        "task_state_store": FileTaskStateStore(Path(state_dir) / f"run-{run_number}.json"),
+        "task_state_store": FileTaskStateStore(Path(state_dir) / f"run-{task_run.run_id}.json"),
     }
     try:
         job = operator.execute(context)
     except Exception as error:  # the harness reports why a try failed, then fails it as Airflow would
-        with open(Path(state_dir) / f"errors-{run_number}.txt", "a") as errors:
+        with open(Path(state_dir) / f"errors-{task_run.run_id}.txt", "a") as errors:
             errors.write(_failure_kind(error) + "\n")
         raise
     Path(result_path).write_text(json.dumps({"status": job["status"], "token": job["token"]}))
@@ -178,18 +212,20 @@ class RunOutcome:
     token: str | None = None
 
 
-def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float, seed: int) -> RunOutcome:
-    """All tries of one task run; some are killed with SIGKILL part-way."""
-    randomness = random.Random(seed * 100_003 + run_number)
+def drive_task_run(
+    task_run: TaskRun, number: int, items: int, state_dir: str, kill_rate: float, seed: int
+) -> RunOutcome:
+    """All tries of one task run (the ``number``-th of the soak); some are killed with SIGKILL part-way."""
+    randomness = random.Random(seed * 100_003 + number)
     context = multiprocessing.get_context("fork")
     outcome = RunOutcome()
-    result_path = Path(state_dir) / f"result-{run_number}.json"
-    store = FileTaskStateStore(Path(state_dir) / f"run-{run_number}.json")
+    result_path = Path(state_dir) / f"result-{task_run.run_id}.json"
+    store = FileTaskStateStore(Path(state_dir) / f"run-{task_run.run_id}.json")
     for try_number in range(1, MAX_TRIES + 1):
         outcome.tries = try_number
         before = store.read_all()
         worker = context.Process(
-            target=run_one_try, args=(run_number, try_number, items, state_dir, str(result_path))
+            target=run_one_try, args=(task_run, try_number, items, state_dir, str(result_path))
         )
         worker.start()
         killed = False
@@ -209,7 +245,7 @@ def drive_task_run(run_number: int, items: int, state_dir: str, kill_rate: float
         if worker.is_alive():
             worker.kill()
             worker.join()
-        errors = Path(state_dir) / f"errors-{run_number}.txt"
+        errors = Path(state_dir) / f"errors-{task_run.run_id}.txt"
         if not killed and not result_path.exists() and errors.exists():
             outcome.failed_tries.update(errors.read_text().splitlines())
         errors.unlink(missing_ok=True)
@@ -248,7 +284,8 @@ def soak(
     admin.reset()  # nothing left over from whoever used this sandbox before (settings, clock, faults)
     # Jobs move on their own, quickly: the harness waits on real task runs, not on a test's hand.
     admin.freeze_clock(False)
-    admin.set_config(accept_duplicate_client_ids=mode == "no-dedupe", step_seconds=0.05)
+    # The payout key's look-up, not the server, must keep a second run of the key from paying again.
+    admin.set_config(accept_duplicate_client_ids=mode in ("no-dedupe", PAYOUT_KEY_MODE), step_seconds=0.05)
     admin.set_faults(**FAULTS, seed=seed)
     os.environ["AIRFLOW_CONN_PAYJOBS_DEFAULT"] = json.dumps(
         {
@@ -266,26 +303,32 @@ def soak(
             },
         }
     )
+    payouts = payout_runs(mode, jobs)
     started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix=f"soak-{mode}-") as state_dir,
         ThreadPoolExecutor(workers) as pool,
     ):
         stop_expiring = _expire_tokens_now_and_then(admin)
-        outcomes = list(
-            pool.map(lambda number: drive_task_run(number, items, state_dir, kill_rate, seed), range(jobs))
-        )
+
+        def drive(runs: list[tuple[int, TaskRun]]) -> list[RunOutcome]:
+            # The runs of one payout one after the other, each with all its tries.
+            return [drive_task_run(run, number, items, state_dir, kill_rate, seed) for number, run in runs]
+
+        outcomes_per_payout = list(pool.map(drive, payouts))
         stop_expiring()
     admin.set_faults(
         error_500=0, error_502=0, error_503=0, error_429=0, drop_connection=0, commit_then_fail=0
     )
     ledger = admin.ledger()
-    intended = {_derived_ids(number, items) for number in range(jobs)}
-    intended_ids = {payment_id for ids in intended for payment_id in ids}
+    # What the first run of each payout means to pay: a later run of its key pays nothing more.
+    intended_ids = {payment_id for runs in payouts for payment_id in intended_ids_of(runs[0][1], items)}
     made = Counter(entry["clientPaymentId"] for entry in ledger)
-    return {
+    outcomes = [outcome for per_payout in outcomes_per_payout for outcome in per_payout]
+    report: dict[str, Any] = {
         "mode": mode,
-        "task runs": jobs,
+        "task runs": len(outcomes),
+        "payouts": len(payouts),
         "tries": sum(outcome.tries for outcome in outcomes),
         "SIGKILLs": sum(outcome.kills for outcome in outcomes),
         "SIGKILLs by phase": dict(sum((outcome.kill_phases for outcome in outcomes), Counter())),
@@ -299,13 +342,45 @@ def soak(
         "faults injected": sum(1 for entry in admin.requests() if entry.get("fault")),
         "seconds": round(time.monotonic() - started, 1),
     }
+    if mode == PAYOUT_KEY_MODE:
+        # A later run whose first run finished must have adopted that run's job.
+        report["later runs adopting"] = sum(
+            later.token == per_payout[0].token
+            for per_payout in outcomes_per_payout
+            for later in per_payout[1:]
+            if per_payout[0].token is not None
+        )
+    return report
 
 
-def _derived_ids(run_number: int, items: int) -> tuple[str, ...]:
-    return tuple(
-        derive_client_payment_id("soak_payout", "pay", f"soak__{run_number}", -1, position)
-        for position in range(items)
-    )
+def payout_runs(mode: str, jobs: int) -> list[list[tuple[int, TaskRun]]]:
+    """
+    The task runs of each payout, numbered across the soak: ``jobs`` task runs in all.
+
+    :param mode: in ``payout-key``, ``jobs // 2`` payouts of two runs each (the second listing the
+        items last to first); else ``jobs`` payouts of one run each.
+    """
+    if mode != PAYOUT_KEY_MODE:
+        return [[(number, TaskRun(number, f"soak__{number}"))] for number in range(jobs)]
+    keys = max(1, jobs // 2)
+    return [
+        [
+            (2 * payout + later, TaskRun(payout, f"soak__{payout}__{later}", f"soak-{payout}", bool(later)))
+            for later in (0, 1)
+        ]
+        for payout in range(keys)
+    ]
+
+
+def intended_ids_of(task_run: TaskRun, items: int) -> tuple[str, ...]:
+    """The clientPaymentIds a task run derives: from its run, or from its payout key and payees."""
+    if task_run.payout_key is None:
+        return tuple(
+            derive_client_payment_id(DAG_ID, TASK_ID, task_run.run_id, -1, position)
+            for position in range(items)
+        )
+    body = with_payout_ids(prepare_create_body(task_run.body(items)), DAG_ID, TASK_ID, task_run.payout_key)
+    return tuple(item["clientPaymentId"] for item in body["items"])
 
 
 def _expire_tokens_now_and_then(admin: Any) -> Any:
@@ -329,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--jobs", type=int, default=200, help="task runs (one job each) per mode")
+    parser.add_argument(
+        "--jobs", type=int, default=200, help="task runs per mode (payout-key: two per key, one job per key)"
+    )
     parser.add_argument("--items", type=int, default=5, help="payouts per job")
     parser.add_argument("--workers", type=int, default=8, help="task runs in flight at once")
     parser.add_argument("--kill-rate", type=float, default=0.15, help="share of tries killed with SIGKILL")

@@ -1,4 +1,4 @@
-"""The short soak: the exactly-once harness of `make soak`, scaled down, in both server modes."""
+"""The short soak: the exactly-once harness of `make soak`, scaled down, in each of its modes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import soak
 pytestmark = pytest.mark.soak
 
 
-@pytest.mark.parametrize("mode", ["dedupe", "no-dedupe"])
+@pytest.mark.parametrize("mode", ["dedupe", "no-dedupe", soak.PAYOUT_KEY_MODE])
 def test_no_duplicate_and_no_missing_payout(sandbox_process, mode: str) -> None:
     try:
         report = soak.soak(sandbox_process, mode, jobs=24, items=5, workers=6, kill_rate=0.25, seed=11)
@@ -21,7 +21,12 @@ def test_no_duplicate_and_no_missing_payout(sandbox_process, mode: str) -> None:
         sandbox_process.admin.reset()
     print(report)
     assert report["runs completed"] == 24
-    assert report["intended payouts"] == 120
+    # payout-key: 12 keys of two runs each, every key paid once, its second run adopting the job.
+    payouts = 12 if mode == soak.PAYOUT_KEY_MODE else 24
+    assert report["payouts"] == payouts
+    assert report["intended payouts"] == payouts * 5
+    if mode == soak.PAYOUT_KEY_MODE:
+        assert report["later runs adopting"] == 12
     assert (report["duplicates"], report["missing"], report["unexpected"]) == (0, 0, 0)
     assert report["SIGKILLs"] > 0 and report["faults injected"] > 0, "the run really was hostile"
     # Faults are recovered within a try; only kills cost one. The exception: a token revoked by
