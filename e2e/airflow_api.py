@@ -65,9 +65,19 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
-        return run["dag_run_id"]
+    def trigger(
+        self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: str | None = None
+    ) -> str:
+        """
+        Trigger a run; its run id.
+
+        :param logical_date: e.g. ``"2026-11-01T00:00:00Z"``; None: a run without one.
+        """
+        body = {"logical_date": logical_date, "conf": conf or {}}
+        return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        self.call("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
 
     def mark(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
         self.call(

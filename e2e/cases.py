@@ -19,6 +19,10 @@ from e2e.deployment import Deployment
 from e2e.sandbox_api import SandboxApi
 
 PAYOUT, SENSOR, CANCEL = "example_payjobs_payout", "example_payjobs_sensor", "example_payjobs_cancel"
+PAYROLL = "example_payjobs_payroll"
+PAYROLL_DATE = "2026-11-01T00:00:00Z"  # ds 2026-11-01: the payout key payroll-2026-11-01
+SAME_DAY_LATER = "2026-11-01T06:00:00Z"  # another run of the same ds (one run per logical date)
+ADOPTED = "already holds these 3 clientPaymentIds: adopting it, not posting again"
 PAYEES = 3  # the payout example's default payees
 TASK_SECONDS = 180  # a task's way through scheduler, executor and triggerer, on a busy 2-core machine
 
@@ -57,6 +61,7 @@ class Cases:
             ("triggerer SIGKILL while deferred", lambda: self.triggerer_killed(signal.SIGKILL)),
             ("sensor example", self.sensor_example),
             ("cancel example", self.cancel_example),
+            ("payroll: one date run three times", self.payroll_runs_of_one_date),
         ]
 
     # --- the cases: each returns a few words on what it saw -----------------------------------------
@@ -94,7 +99,7 @@ class Cases:
         self.api.clear(PAYOUT, payout.run_id, "pay")
         # What try 1's on_kill read depends on how far try 2 got: none, queued, running, deferred...
         self.wait_log(payout, 1, f"Payment job {payout.job_token} goes on, not cancelled: the task ")
-        self.wait_log(payout, 2, f"Resuming payment job {payout.job_token} created by an earlier try")
+        self.wait_log(payout, 2, f"Resuming payment job {payout.job_token}, created by an earlier try")
         self.wait_deferred(payout.run_id, "pay", try_number=2)
         wait_for(
             "the new try's trigger to poll",
@@ -171,6 +176,46 @@ class Cases:
         assert seen == {True: ("success", "CANCELLED"), False: ("skipped", "SCHEDULED")}, seen
         return "cancel=True: CANCELLED; cancel=False: SCHEDULED, cancel skipped"
 
+    def payroll_runs_of_one_date(self) -> str:
+        """
+        One payroll date run three times on a server that does not deduplicate clientPaymentIds.
+
+        Airflow keeps one run per logical date: a second run of the date's ``ds`` is triggered at
+        once (max_active_runs holds it queued), and after the first run is deleted, a third with
+        the very same logical date. Each pays nothing new: it adopts the first run's job.
+        """
+        admin = self.deployment.sandbox.admin
+        deduplicating = not admin.config()["accept_duplicate_client_ids"]
+        admin.set_config(accept_duplicate_client_ids=True)
+        try:
+            return self._payroll_runs_of_one_date()
+        finally:  # the other cases keep the server they were written for
+            admin.set_config(accept_duplicate_client_ids=not deduplicating)
+
+    def _payroll_runs_of_one_date(self) -> str:
+        creates = self.sandbox.calls("POST", "/payments/jobs")
+        first = self.api.trigger(PAYROLL, logical_date=PAYROLL_DATE)
+        second = self.api.trigger(PAYROLL, logical_date=SAME_DAY_LATER)
+        self.wait_deferred(first, "pay", dag_id=PAYROLL)
+        token = self.api.xcom(PAYROLL, first, "pay", "job_token")
+        assert token, "pay deferred without publishing its job token"
+        # The scheduler starts no second run of the DAG while the first one's pay is deferred.
+        assert self.api.run_state(PAYROLL, second) == "queued", self.api.task_states(PAYROLL, second)
+        self.sandbox.complete_jobs()
+        assert self.api.wait_run_done(PAYROLL, first, TASK_SECONDS) == "success"
+        assert self.api.wait_run_done(PAYROLL, second, TASK_SECONDS) == "success"
+        self.api.delete_run(PAYROLL, first)
+        third = self.api.trigger(PAYROLL, logical_date=PAYROLL_DATE)
+        assert self.api.wait_run_done(PAYROLL, third, TASK_SECONDS) == "success"
+        for run_id in (second, third):
+            assert self.api.xcom(PAYROLL, run_id, "pay", "job_token") == token, f"run {run_id} paid anew"
+            assert self.api.xcom(PAYROLL, run_id, "report")["status"] == "COMPLETED"
+            assert ADOPTED in self.task_log(PAYROLL, run_id, "pay"), f"run {run_id} did not adopt"
+        self.check_paid_once(token, PAYEES)
+        posted = self.sandbox.calls("POST", "/payments/jobs") - creates
+        assert posted == 1, f"{posted} creates for one payroll date"
+        return f"3 runs, 1 create: runs 2 and 3 adopted {token[:13]}…, paid {PAYEES} once"
+
     # --- the whole deployment, after every case ---------------------------------------------------------
 
     def check_everything_paid_once(self) -> str:
@@ -221,6 +266,14 @@ class Cases:
             return any(text in Path(path).read_text(errors="replace") for path in files)
 
         wait_for(f"pay try {try_number} to log {text!r}", logged, TASK_SECONDS)
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """What a try logged, read from the log folder every process of the deployment shares."""
+        folder = (
+            self.deployment.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        )
+        files = sorted(folder.glob(f"attempt={try_number}.log*"))
+        return "\n".join(Path(path).read_text(errors="replace") for path in files)
 
     def expect_success(self, payout: Payout) -> None:
         assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"

@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from e2e.cases import CANCEL, PAYOUT, SENSOR, Cases
+from e2e.cases import CANCEL, PAYOUT, PAYROLL, SENSOR, Cases
 from e2e.deployment import ROOT, Deployment
 from e2e.watcher_cases import WatcherCases
 
@@ -62,7 +62,7 @@ def main() -> int:
 
 def _run_all(deployment: Deployment, arguments: argparse.Namespace) -> int:
     step = time.monotonic()
-    deployment.wait_dags_parsed([PAYOUT, SENSOR, CANCEL])
+    deployment.wait_dags_parsed([PAYOUT, SENSOR, CANCEL, PAYROLL])
     _line("PASS", "example DAGs parsed and unpaused", time.monotonic() - step, "")
     if arguments.ui:
         from e2e.ui_check import browser_checks, browser_page

@@ -7,7 +7,8 @@ that already holds those ids (over the last 35 days) and adopts it instead of pa
 re-run of a date, a manual run for a date already paid, or a backfill pays nobody twice, also on a
 server that does not deduplicate clientPaymentIds. Trigger it with a logical date (the UI's trigger
 form gives one): ``ds`` names the payroll. ``schedule="@monthly"`` would pay on the first of each
-month; a run without a logical date has no ``ds`` and fails before paying.
+month. A run without a logical date has no ``ds``: its ``pay`` fails rendering the key, before
+paying anything.
 
 The payees come from the Airflow Variable ``payjobs_payroll_payees``, a JSON list of
 ``{"destination", "amount", "currency"}`` (amounts as strings, e.g. ``"1250.00"``), or the three
