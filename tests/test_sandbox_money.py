@@ -22,7 +22,9 @@ from sandbox_wire import assert_api_error, bearer, call
 from airflow_provider_payjobs.sandbox.money import MINOR_UNITS, MINOR_UNITS_FILE, read_minor_units
 
 # The contract's Currencies list, the sandbox's own copy.
-CURRENCY_FILE = Path(__file__).resolve().parents[1] / "airflow_provider_payjobs" / "sandbox" / "currencies.txt"
+CURRENCY_FILE = (
+    Path(__file__).resolve().parents[1] / "airflow_provider_payjobs" / "sandbox" / "currencies.txt"
+)
 EXAMPLES = settings(
     max_examples=int(os.environ.get("PAYJOBS_FUZZ_EXAMPLES", "120")),
     deadline=None,
