@@ -37,7 +37,7 @@ def pay(items: list[dict], run_id: str, key: str | None = "payroll-2026-11", **o
     return operator.execute(context(run_id=run_id))
 
 
-def paid_per_destination(sandbox) -> Counter[str]:
+def payments_per_id(sandbox) -> Counter[str]:
     return Counter(entry["clientPaymentId"] for entry in sandbox.admin.ledger())
 
 
@@ -45,7 +45,7 @@ def test_every_run_of_a_key_pays_each_item_once(sandbox, server_mode: str) -> No
     first = pay(PAYEES, "manual__1")
     again = pay(PAYEES, "scheduled__2026-11-01")  # a re-run of the date: another run id
     assert again == first, "the second run adopts the first run's job"
-    paid = paid_per_destination(sandbox)
+    paid = payments_per_id(sandbox)
     assert len(paid) == len(PAYEES) and set(paid.values()) == {1}
     assert len(api_calls(sandbox, "POST", "/payments/jobs")) == 1, "looked before posting: one POST"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import monotonic, time
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import tenacity
 
@@ -173,7 +174,7 @@ class RetryPolicy:
         attempt: Callable[[], Result],
         *,
         idempotent: bool | None = None,
-        target: str = "",
+        base_url: str = "",
     ) -> Result:
         """
         ``attempt()`` until it succeeds or this policy gives up: :meth:`retrying` around it.
@@ -189,9 +190,10 @@ class RetryPolicy:
         :param log: where retries are logged.
         :param attempt: makes one attempt and returns its result.
         :param idempotent: whether repeating the call is safe; None: GET and DELETE are.
-        :param target: ``host:port`` of the server, named when the call gives up.
+        :param base_url: the server's base URL, whose host and port the error names when the
+            call gives up.
         """
-        tries = _Tries(method, path, target)
+        tries = _Tries(method, path, base_url)
         try:
             return tries.run(attempt)
         except Exception as error:
@@ -218,7 +220,7 @@ class RetryPolicy:
         log: TaskLogger,
         attempt: Callable[[], Awaitable[Result]],
         *,
-        target: str = "",
+        base_url: str = "",
     ) -> Result:
         """
         :meth:`call` for the event loop.
@@ -227,9 +229,10 @@ class RetryPolicy:
         :param path: the path, for log lines.
         :param log: where retries are logged.
         :param attempt: makes one attempt: a coroutine function returning its result.
-        :param target: ``host:port`` of the server, named when the call gives up.
+        :param base_url: the server's base URL, whose host and port the error names when the
+            call gives up.
         """
-        tries = _Tries(method, path, target)
+        tries = _Tries(method, path, base_url)
         try:
             return await tries.arun(attempt)
         except Exception as error:
@@ -261,10 +264,10 @@ class RetryPolicy:
 class _Tries:
     """How many attempts one call made, and for how long: said in the error it gives up with."""
 
-    def __init__(self, method: str, path: str, target: str) -> None:
+    def __init__(self, method: str, path: str, base_url: str) -> None:
         self.method = method
         self.path = path
-        self.target = target
+        self.base_url = base_url  # read only when the call gives up: no parsing on the hot path
         self.count = 0
         self.started = monotonic()
 
@@ -285,7 +288,7 @@ class _Tries:
             seconds = monotonic() - self.started
             error.attempts_made = self.count  # type: ignore[attr-defined]
             error.seconds_spent = seconds  # type: ignore[attr-defined]
-            where = f" to {self.target}" if self.target else ""
+            where = f" to {server_address(self.base_url)}" if self.base_url else ""
             attempts = "1 attempt" if self.count == 1 else f"{self.count} attempts"
             summary = f"{self.method} {self.path}{where} gave up after {attempts} in {seconds:.1f} s"
             error.args = (f"{error.args[0] if error.args else error}; {summary}", *error.args[1:])
@@ -309,3 +312,17 @@ def parse_retry_after(header: str | None) -> float | None:
     except Exception:  # the parser raises several kinds on garbage (and OverflowError on odd years)
         return None
     return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def server_address(base_url: str) -> str:
+    """
+    ``host:port`` of a base URL (the scheme's port when it names none), for error messages.
+
+    :param base_url: the API base URL.
+    """
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return parts.netloc
+    return f"{parts.hostname}:{port}"

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR
 from airflow_provider_payjobs.airflow_support.compat import BaseHook, get_connection_async, mask_secret
@@ -292,7 +292,12 @@ class PayJobsHook(BaseHook):
         )
         idempotent = creation.ids is not None
         return self.retry_policy.call(
-            "POST", JOBS_PATH, self.log, creation.attempt, idempotent=idempotent, target=self._target()
+            "POST",
+            JOBS_PATH,
+            self.log,
+            creation.attempt,
+            idempotent=idempotent,
+            base_url=self.settings.base_url,
         )
 
     def post_job(self, body: Mapping[str, Any], *, before_send: Callable[[], None]) -> dict[str, Any]:
@@ -533,7 +538,7 @@ class PayJobsHook(BaseHook):
             self.log,
             lambda: self._token_for_call(force_refresh=force_refresh),
             idempotent=True,
-            target=self._target(),
+            base_url=self.settings.base_url,
         )
 
     def _token_for_call(self, *, force_refresh: bool = False) -> AccessToken:
@@ -568,11 +573,8 @@ class PayJobsHook(BaseHook):
             path,
             self.log,
             lambda: self._send_once(method, path, shape=shape, params=params),
-            target=self._target(),
+            base_url=self.settings.base_url,
         )
-
-    def _target(self) -> str:
-        return server_address(self.settings.base_url)
 
     def _send_once(
         self,
@@ -619,7 +621,7 @@ class PayJobsHook(BaseHook):
                 path,
                 self.log,
                 lambda: self._asend_once(client, method, path, shape, params),
-                target=server_address(settings.base_url),
+                base_url=settings.base_url,
             )
 
     async def _asend_once(
@@ -721,19 +723,6 @@ def describe_connection_failure(error: BaseException, settings: PayJobsSettings 
             return f"{where} did not answer in time."
         return f"Cannot reach {where}: {error}"
     return f"Connection test failed: {error}"
-
-
-def server_address(base_url: str) -> str:
-    """``host:port`` of a base URL (the scheme's port when it names none), for error messages.
-
-    :param base_url: the API base URL.
-    """
-    parts = urlsplit(base_url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return parts.netloc
-    return f"{parts.hostname}:{port}"
 
 
 def _job_path(job_token: str) -> str:

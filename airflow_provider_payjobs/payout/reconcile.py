@@ -33,6 +33,7 @@ from airflow_provider_payjobs.exceptions import (
     PayJobsMalformedAnswerError,
     PayJobsReconcileError,
 )
+from airflow_provider_payjobs.payout.payment_ids import PAYEE_FIELDS
 
 # Jobs created this long before the first attempt are still looked at (clock skew with the server).
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
@@ -227,11 +228,8 @@ def check_pays_the_same(body: Mapping[str, Any], job: Mapping[str, Any]) -> None
         )
 
 
-# Who is paid stays out of messages, which reach logs a Viewer reads: only that it differs.
-PAYEE_FIELDS = frozenset({"destinationToken", "programUserId", "email"})
-
-
 def _difference(position: int, name: str, wanted: Any, held: Any) -> str:
+    # Who is paid stays out of messages, which reach logs a Viewer reads: only that it differs.
     if name in PAYEE_FIELDS:
         return f"items[{position}].{name} names another payee than the job's"
     return f"items[{position}].{name} is {_shown(wanted)}, the job has {_shown(held)}"
