@@ -177,15 +177,15 @@ def test_datetimes_and_decimals_are_normalized() -> None:
     validate_create_body(body)
 
 
-def test_packaged_currencies_match_the_contract() -> None:
-    # shared/ lies beside a checkout, or beside the folder of worktrees (wt/<branch>).
-    candidates = [Path(__file__).resolve().parents[up] / "shared" / "api" / "currencies.txt" for up in (2, 3)]
-    contract = next((path for path in candidates if path.exists()), None)
-    if contract is None:
-        pytest.skip("the shared contract folder is not beside this checkout")
-    listed = {line.strip() for line in contract.read_text().splitlines() if line.strip()}
-    assert currencies() == listed - {"UNDEFINED"}, "the enum's placeholder is no currency to pay in"
-    assert {"USD", "EUR", "GBP", "JPY"} <= currencies()
+def test_packaged_currencies_are_the_contracts_list() -> None:
+    # client/currencies.txt is the wire contract's CurrencyCodes list, copied whole (167 codes and
+    # the enum's placeholder UNDEFINED); the sandbox's copy is checked against it in
+    # test_sandbox_money. The placeholder is no currency to pay in.
+    packaged = Path(__file__).resolve().parents[1] / "airflow_provider_payjobs" / "client" / "currencies.txt"
+    listed = {line.strip() for line in packaged.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert "UNDEFINED" in listed and len(listed) == 168
+    assert currencies() == listed - {"UNDEFINED"}
+    assert {"USD", "EUR", "GBP", "JPY", "BHD"} <= currencies()
 
 
 # --- issue 8: odd values give PayJobsValidationError naming the field, never a raw error -------------
