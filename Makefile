@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test test-matrix lint format demo soak sandbox e2e e2e-ui docs clean
+.PHONY: install test test-matrix lint format demo soak sandbox e2e e2e-ui readme docs clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ $(E2E_UI_STAMP): $(E2E_STAMP)
 
 e2e-ui: $(E2E_UI_STAMP)
 	$(BIN)/python -m e2e.run --ui
+
+# The README followed line by line, as a newcomer would, on a fresh clone of HEAD with a temporary
+# HOME (e2e/readme_walk.py): its console blocks in one bash session, ending with the reader's own
+# DAG paid in the sandbox and the connection form open in chromium (hence the e2e-ui install).
+readme: $(E2E_UI_STAMP)
+	$(BIN)/python -m e2e.readme_walk
 
 # The documentation site: Sphinx (MyST, Furo, autodoc), offline, into build/docs. Any warning fails
 # the build; -E rereads every page so a second run shows every warning again.
