@@ -12,7 +12,8 @@ How blocks are read (servers that keep running, skips and their reasons):
 section promises:
 
 - "Your own DAG against the sandbox": the sandbox the section started paid the user's DAG: its
-  ledger holds the payouts of one job, all COMPLETED, and ``airflow dags test`` printed that job.
+  ledger holds the payouts of one job, all COMPLETED, and ``airflow dags test`` logged that job
+  and a DAG run that succeeded.
 - "See it in the UI": in Debian's chromium, headless (``e2e/ui_check.py``), the admin signs in
   to ``airflow standalone`` with the password from the file the README names, and opens Add
   Connection with the type "PayQuicker Payment Jobs", whose relabelled fields are checked.
@@ -268,9 +269,10 @@ def check_own_dag_paid(walk: Walk) -> str:
         raise WalkError(f"the sandbox's ledger should hold one job's payouts, all COMPLETED: {ledger}")
     (job,) = jobs
     printed = "".join(walk.printed.get("Your own DAG against the sandbox", []))
-    if job not in printed or "COMPLETED" not in printed:
-        raise WalkError(f"`airflow dags test` did not print the paid job {job} as COMPLETED")
-    return f"the sandbox paid {len(ledger)} payouts in {job}, which the DAG's report printed"
+    finished = [line for line in printed.splitlines() if "DagRun Finished:" in line]
+    if job not in printed or not finished or "state=success" not in finished[-1]:
+        raise WalkError(f"`airflow dags test` did not log job {job} and a successful DAG run: {finished}")
+    return f"the sandbox paid {len(ledger)} payouts in {job}, the job of the DAG run that succeeded"
 
 
 def check_connection_form(walk: Walk) -> str:
