@@ -124,6 +124,13 @@ def _connection_fields() -> dict[str, Any]:
             "verify the server certificate",
             default=DEFAULT_VERIFY,
         ),
+        "allow_insecure_http": field(
+            "Allow plain http",
+            "boolean",
+            "let Base URL be plain http to a host beyond loopback (a proxy in a private network); "
+            "the secret and payees then cross the network unencrypted",
+            default=False,
+        ),
         "retry_limit": field(
             "Retry attempts", "integer", "attempts per call, the first included", default=retries.attempts
         ),

@@ -10,7 +10,6 @@ async call is made, never while DAG files are parsed.
 from __future__ import annotations
 
 import asyncio
-import ssl
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from airflow_provider_payjobs.client.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.client.models import API_VERSION_HEADER
 from airflow_provider_payjobs.client.redaction import mask_in_logs
+from airflow_provider_payjobs.client.transport_security import ssl_context
 from airflow_provider_payjobs.exceptions import PayJobsTransportError
 
 # Requests in flight per shared session. Waiting for one of these is not part of a call's
@@ -46,7 +46,7 @@ class SharedAsyncClient:
         self.settings = settings
         proxy, proxy_auth = _environment_proxy(settings.base_url)
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_ssl_setting(settings.verify)),
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=ssl_context(settings.ca_bundle)),
             headers={
                 "accept": "application/json",
                 "Accept-Encoding": ACCEPT_ENCODING,
@@ -114,7 +114,7 @@ class SharedAsyncClient:
                 ) as response:
                     return await _read(response, self.settings.max_answer_bytes)
             except Exception as error:
-                raise _transport_error(error, method, path, self.settings.timeout) from None
+                raise _transport_error(error, method, path, self.settings) from None
 
     async def close(self) -> None:
         await self.session.close()
@@ -148,16 +148,19 @@ def _environment_proxy(base_url: str) -> tuple[Any, Any]:
         return None, None
 
 
-def _ssl_setting(verify: bool | str) -> bool | ssl.SSLContext:
-    if isinstance(verify, bool):
-        return verify
-    return ssl.create_default_context(cafile=verify)  # a CA bundle path
-
-
-def _transport_error(error: Exception, method: str, path: str, timeout: float) -> PayJobsTransportError:
+def _transport_error(
+    error: Exception, method: str, path: str, settings: PayJobsSettings
+) -> PayJobsTransportError:
     """The typed error for whatever aiohttp raised, telling whether the request may have left."""
+    timeout = settings.timeout
     if isinstance(error, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
         kind, text = "tls", "TLS handshake or certificate verification failed"
+        return PayJobsTransportError(
+            f"{text}: {type(error).__name__}{settings.tls_failure_hint()}",
+            kind=kind,
+            method=method,
+            path=path,
+        )
     elif isinstance(error, aiohttp.ConnectionTimeoutError):
         kind, text = "connect_timeout", "timed out while connecting"
     elif isinstance(error, aiohttp.ClientConnectorError):

@@ -13,6 +13,12 @@ from urllib.parse import urlsplit
 from airflow_provider_payjobs.client.auth import ClientCredentials
 from airflow_provider_payjobs.client.models import API_VERSION, Environment
 from airflow_provider_payjobs.client.retries import RetryPolicy
+from airflow_provider_payjobs.client.transport_security import (
+    ca_bundle,
+    check_transport,
+    tls_failure_hint,
+    verify_warnings,
+)
 from airflow_provider_payjobs.exceptions import PayJobsValidationError
 
 # The defaults of the connection's extras; the connection form shows these same values.
@@ -45,6 +51,7 @@ KNOWN_EXTRAS = frozenset(
         "scopes",
         "timeout",
         "verify",
+        "allow_insecure_http",
         "retry_limit",
         "retry_min_wait",
         "retry_max_wait",
@@ -71,7 +78,8 @@ class PayJobsSettings:
     :param api_version: the ``X-MyPayQuicker-Version`` header value.
     :param timeout: seconds one HTTP request may take in all: connect, send, and read the whole
         answer (waiting for a free connection in the async client's pool is not counted).
-    :param verify: True, False, or a CA bundle path.
+    :param verify: True (certifi's bundle), False, or a CA bundle path: the same trust on every
+        path, whatever ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` say.
     :param retry_policy: the retry policy of every call.
     :param portal_url: pattern of the "PayQuicker job" link, with ``{job_token}``; None for no link.
     :param create_settle_seconds: a create that went unanswered (or got a 502/504) may still be
@@ -79,6 +87,9 @@ class PayJobsSettings:
         (default: ``timeout``).
     :param max_answer_bytes: the largest answer read into memory (after decompression); a larger
         success is a malformed answer, a larger error answer is quoted only in part.
+    :param from_bare_host: the base URL was built from a host without a scheme (https assumed).
+    :param warnings: what the hook logs once per connection and process (plain http, no TLS
+        verification).
     """
 
     credentials: ClientCredentials
@@ -89,6 +100,8 @@ class PayJobsSettings:
     portal_url: str | None
     create_settle_seconds: float = DEFAULT_TIMEOUT_SECONDS
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    from_bare_host: bool = False
+    warnings: tuple[str, ...] = ()
 
     @cached_property
     def client_key(self) -> tuple[Any, ...]:
@@ -110,6 +123,15 @@ class PayJobsSettings:
     def base_url(self) -> str:
         """The API base URL, ending in ``/api/v2``."""
         return self.credentials.base_url
+
+    @cached_property
+    def ca_bundle(self) -> str | None:
+        """The CA bundle (file or directory) both clients verify with; None verifies nothing."""
+        return ca_bundle(self.verify)
+
+    def tls_failure_hint(self) -> str:
+        """What a TLS error should add: the URL built from a bare host, an ignored environment bundle."""
+        return tls_failure_hint(self.base_url, self.from_bare_host, self.verify)
 
     @classmethod
     def from_connection(cls, connection: Any, overrides: Mapping[str, Any] | None = None) -> PayJobsSettings:
@@ -142,8 +164,14 @@ class PayJobsSettings:
             retry_policy = RetryPolicy(**retry_arguments)
         except ValueError as error:
             raise PayJobsValidationError("extra.retry_*", str(error)) from None
+        base_url = resolve_base_url(connection, extras)
+        allow_insecure_http = _boolean(extras.get("allow_insecure_http", False), "extra.allow_insecure_http")
+        warnings = check_transport(base_url, allow_insecure_http)
+        verify = _verify(extras.get("verify", DEFAULT_VERIFY))
+        ca_bundle(verify)  # a CA path that does not exist fails here, before anything is sent
+        warnings += verify_warnings(verify)
         credentials = ClientCredentials(
-            base_url=resolve_base_url(connection, extras),
+            base_url=base_url,
             client_id=connection.login,
             client_secret=connection.password,
             scopes=" ".join(str(extras.get("scopes") or DEFAULT_SCOPES).split()),
@@ -172,11 +200,13 @@ class PayJobsSettings:
             credentials=credentials,
             api_version=api_version,
             timeout=timeout,
-            verify=_verify(extras.get("verify", DEFAULT_VERIFY)),
+            verify=verify,
             retry_policy=retry_policy,
             portal_url=extras.get("portal_url") or None,
             create_settle_seconds=settle,
             max_answer_bytes=max_answer_bytes,
+            from_bare_host=bool((connection.host or "").strip()) and "://" not in connection.host,
+            warnings=tuple(warnings),
         )
 
 
@@ -230,13 +260,27 @@ def _number(value: Any, field: str, *, integer: bool = False) -> Any:
     return number
 
 
+TRUE_TEXTS = frozenset({"true", "1", "yes"})
+FALSE_TEXTS = frozenset({"false", "0", "no"})
+
+
 def _verify(value: Any) -> bool | str:
     """``verify`` may be a boolean, a boolean-like string (URI form), or a CA bundle path."""
     if isinstance(value, bool):
         return value
     text = str(value).strip()
-    if text.lower() in {"true", "1", "yes"}:
+    if text.lower() in TRUE_TEXTS:
         return True
-    if text.lower() in {"false", "0", "no"}:
+    if text.lower() in FALSE_TEXTS:
         return False
     return text
+
+
+def _boolean(value: Any, field: str) -> bool:
+    """A boolean extra: true or false, as JSON or as URI text; anything else is a typo worth naming."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_TEXTS | FALSE_TEXTS:
+        return text in TRUE_TEXTS
+    raise PayJobsValidationError(field, "must be true or false", value)

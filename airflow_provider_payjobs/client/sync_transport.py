@@ -104,7 +104,8 @@ class SyncTransport:
                 API_VERSION_HEADER: settings.api_version,
             }
         )
-        self.session.verify = settings.verify
+        # Given on every request, not as session.verify: requests lets REQUESTS_CA_BUNDLE win over that.
+        self.verify: bool | str = settings.ca_bundle or False
 
     def send(
         self,
@@ -137,12 +138,13 @@ class SyncTransport:
                     timeout=call.remaining() or 0.001,
                     allow_redirects=False,
                     stream=True,
+                    verify=self.verify,
                 )
                 answer = self._read(response)
             except Exception as error:
-                raise _transport_error(error, call, method, path, self.settings.timeout) from None
+                raise _transport_error(error, call, method, path, self.settings) from None
         if call.expired:  # cut at the deadline: what was read may look whole but is not
-            raise _transport_error(TimeoutError(), call, method, path, self.settings.timeout)
+            raise _transport_error(TimeoutError(), call, method, path, self.settings)
         return answer
 
     def _read(self, response: requests.Response) -> Answer:
@@ -172,12 +174,19 @@ class SyncTransport:
 
 
 def _transport_error(
-    error: BaseException, call: CallDeadline, method: str, path: str, timeout: float
+    error: BaseException, call: CallDeadline, method: str, path: str, settings: PayJobsSettings
 ) -> PayJobsTransportError:
     """The typed error for whatever requests or urllib3 raised, telling whether the request may have left."""
     exceptions = requests.exceptions
+    timeout = settings.timeout
     if isinstance(error, exceptions.SSLError):
         kind, text = "tls", "TLS handshake or certificate verification failed"
+        return PayJobsTransportError(
+            f"{text}: {type(error).__name__}{settings.tls_failure_hint()}",
+            kind=kind,
+            method=method,
+            path=path,
+        )
     elif isinstance(error, exceptions.ConnectTimeout):
         kind, text = "connect_timeout", "timed out while connecting"
     elif isinstance(error, exceptions.ConnectionError) and _never_connected(error):

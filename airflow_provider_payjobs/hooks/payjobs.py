@@ -45,6 +45,8 @@ from airflow_provider_payjobs.client.validation import (
 # The client layer imports no Airflow: the tokens it fetches are hidden with Airflow's masker via this.
 use_log_masker(mask_secret)
 JOBS_PATH = "/payments/jobs"
+# The transport warnings already logged by this process, per connection id.
+_WARNED: set[tuple[str, str]] = set()
 # What a call checks in a 2xx answer before returning it: (decoded JSON, error factory) -> result.
 Checked = TypeVar("Checked")
 Shape = Callable[[Any, Callable[[str], Exception]], Checked]
@@ -169,6 +171,10 @@ class PayJobsHook(BaseHook):
             )
         settings = PayJobsSettings.from_connection(connection, self._overrides)
         mask_secret(settings.credentials.client_secret)
+        for warning in settings.warnings:
+            if (self.payjobs_conn_id, warning) not in _WARNED:  # once per connection and process
+                _WARNED.add((self.payjobs_conn_id, warning))
+                self.log.warning("%s (connection %r)", warning, self.payjobs_conn_id)
         return settings
 
     @property
@@ -718,7 +724,8 @@ def describe_connection_failure(error: BaseException, settings: PayJobsSettings 
         return f"The API refused the token at {where}: {error}"
     if isinstance(error, PayJobsTransportError):
         if error.kind == "tls":
-            return f"TLS failed with {where}: check the certificate or the 'verify' extra."
+            hint = settings.tls_failure_hint() if settings else ""
+            return f"TLS failed with {where}: check the certificate or the 'verify' extra{hint}."
         if error.kind in {"connect_timeout", "read_timeout"}:
             return f"{where} did not answer in time."
         return f"Cannot reach {where}: {error}"
