@@ -183,7 +183,8 @@ def run_one_try(task_run: TaskRun, try_number: int, items: int, state_dir: str, 
         with open(Path(state_dir) / f"errors-{task_run.run_id}.txt", "a") as errors:
             errors.write(_failure_kind(error) + "\n")
         raise
-    Path(result_path).write_text(json.dumps({"status": job["status"], "token": job["token"]}))
+    # The task's XCom: the job's summary, its token under "job".
+    Path(result_path).write_text(json.dumps({"status": job["status"], "token": job["job"]}))
 
 
 def _failure_kind(error: Exception) -> str:

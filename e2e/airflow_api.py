@@ -76,6 +76,12 @@ class AirflowApi:
         body = {"logical_date": logical_date, "conf": conf or {}}
         return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
+    def set_variable(self, key: str, value: str) -> None:
+        self.call("POST", "/variables", json={"key": key, "value": value})
+
+    def delete_variable(self, key: str) -> None:
+        self.call("DELETE", f"/variables/{key}")
+
     def delete_run(self, dag_id: str, run_id: str) -> None:
         self.call("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
 

@@ -8,6 +8,7 @@ ledger: every intended payout paid exactly once, and nothing paid that a person 
 
 from __future__ import annotations
 
+import json
 import signal
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +25,9 @@ PAYROLL_DATE = "2026-11-01T00:00:00Z"  # ds 2026-11-01: the payout key payroll-2
 SAME_DAY_LATER = "2026-11-01T06:00:00Z"  # another run of the same ds (one run per logical date)
 ADOPTED = "already holds these 3 clientPaymentIds: adopting it, not posting again"
 PAYEES = 3  # the payout example's default payees
+PAYEES_VARIABLE = "payjobs_payout_payees"  # where the payout example reads its payees
+# Payee data no place but the user's own task and body may hold (a Viewer reads logs and XComs).
+CANARIES = ("dest-c0ffee00-cafe-4bad-beef-000000c0ffee", "canary-memo-5e7a")
 TASK_SECONDS = 180  # a task's way through scheduler, executor and triggerer, on a busy 2-core machine
 
 
@@ -62,6 +66,7 @@ class Cases:
             ("sensor example", self.sensor_example),
             ("cancel example", self.cancel_example),
             ("payroll: one date run three times", self.payroll_runs_of_one_date),
+            ("payee data only where the user put it", self.payee_data_canary),
         ]
 
     # --- the cases: each returns a few words on what it saw -----------------------------------------
@@ -121,7 +126,7 @@ class Cases:
         assert self.sandbox.status(payout.job_token) == "SUBMITTED", "mark success cancelled the job"
         assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"
         summary = self.api.xcom(PAYOUT, payout.run_id, "report")
-        assert summary["job_token"] == payout.job_token and summary["pay_marked_success"], summary
+        assert summary["job"] == payout.job_token and summary["pay_marked_success"], summary
         self.sandbox.complete_jobs()
         wait_for("the job to complete", lambda: self.sandbox.status(payout.job_token) == "COMPLETED", 30)
         self.expect_paid(payout.job_token, PAYEES)
@@ -234,6 +239,35 @@ class Cases:
             f"{len(ledger)} payouts in {len(per_job)} jobs, each once; {creates} creates for {creates} jobs"
         )
 
+    def payee_data_canary(self) -> str:
+        """
+        A payout of canary payees (from the example's Variable), then a search of every process's
+        log, the trigger's lines, and pay's and report's logs, XComs and rendered fields: only
+        build_items (the user's task, which returns the body) and pay's rendered body may hold them.
+        """
+        payees = [{"destination": CANARIES[0], "amount": "3.25", "currency": "USD", "memo": CANARIES[1]}]
+        self.api.set_variable(PAYEES_VARIABLE, json.dumps(payees))
+        try:
+            payout = self.deferred_payout()
+        finally:
+            self.api.delete_variable(PAYEES_VARIABLE)  # the other cases pay the default payees
+        self.sandbox.complete_jobs()
+        assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"
+        self.check_paid_once(payout.job_token, 1)
+        places = {"process logs": self.deployment.process_log_text()}
+        for task_id in ("pay", "report"):
+            task = self.api.task(PAYOUT, payout.run_id, task_id)
+            rendered = dict(task.get("rendered_fields") or {})
+            if task_id == "pay":
+                rendered.pop("body", None)  # the user's own body
+            places[f"{task_id} log"] = self.task_log(PAYOUT, payout.run_id, task_id)
+            places[f"{task_id} XCom"] = json.dumps(self.api.xcom(PAYOUT, payout.run_id, task_id))
+            places[f"{task_id} rendered fields"] = json.dumps(rendered)
+        assert "Trigger fired event" in places["process logs"] + places["pay log"], "no trigger event seen"
+        leaks = {place: [c for c in CANARIES if c in text] for place, text in places.items()}
+        assert not any(leaks.values()), f"payee data found: {leaks}"
+        return f"canaries in none of {len(places)} places (logs, trigger lines, XComs, rendered fields)"
+
     # --- shared steps ----------------------------------------------------------------------------------
 
     def deferred_payout(self) -> Payout:
@@ -278,7 +312,7 @@ class Cases:
     def expect_success(self, payout: Payout) -> None:
         assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"
         summary = self.api.xcom(PAYOUT, payout.run_id, "report")
-        assert summary["job_token"] == payout.job_token and summary["status"] == "COMPLETED", summary
+        assert summary["job"] == payout.job_token and summary["status"] == "COMPLETED", summary
         self.expect_paid(payout.job_token, PAYEES)
 
     def expect_paid(self, token: str, count: int) -> None:

@@ -175,9 +175,13 @@ class Deployment:
         self.processes.signal("triggerer", signum, whole_group=signum == signal.SIGKILL)
         self.processes.wait_gone("triggerer", timeout=60)
 
+    def process_log_text(self) -> str:
+        """What the Airflow processes (scheduler, triggerer, API server, DAG processor) logged so far."""
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log")))
+
     def log_text(self) -> str:
         """Everything the Airflow processes and tasks logged so far."""
-        parts = [path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log"))]
+        parts = [self.process_log_text()]
         task_logs = self.home / "logs"
         if task_logs.exists():
             parts += [

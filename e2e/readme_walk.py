@@ -270,8 +270,10 @@ def check_own_dag_paid(walk: Walk) -> str:
     (job,) = jobs
     printed = "".join(walk.printed.get("Your own DAG against the sandbox", []))
     finished = [line for line in printed.splitlines() if "DagRun Finished:" in line]
-    if job not in printed or not finished or "state=success" not in finished[-1]:
-        raise WalkError(f"`airflow dags test` did not log job {job} and a successful DAG run: {finished}")
+    if f"PAYOUT {job} COMPLETED" not in printed or not finished or "state=success" not in finished[-1]:
+        raise WalkError(
+            f"`airflow dags test` did not log `PAYOUT {job} COMPLETED` and a successful DAG run: {finished}"
+        )
     return f"the sandbox paid {len(ledger)} payouts in {job}, the job of the DAG run that succeeded"
 
 

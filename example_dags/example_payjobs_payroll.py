@@ -25,7 +25,6 @@ from typing import Any
 
 from airflow.sdk import DAG, Variable, task
 
-from airflow_provider_payjobs.client.job_status import summarize_job
 from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
 
 PAYEES_VARIABLE = "payjobs_payroll_payees"
@@ -79,9 +78,8 @@ with DAG(
     )
 
     @task(multiple_outputs=False)
-    def report(job: dict[str, Any]) -> dict[str, Any]:
-        """Print and return the payroll summary."""
-        summary = summarize_job(job)
+    def report(summary: dict[str, Any]) -> dict[str, Any]:
+        """Print and return the payroll summary (what ``pay`` returned: no item, no payee)."""
         print(f"PAYROLL SUMMARY {summary}")
         return summary
 

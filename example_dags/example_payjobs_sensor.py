@@ -12,7 +12,6 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from airflow_provider_payjobs.client.job_status import summarize_job
 from airflow_provider_payjobs.sensors.payjobs import PaymentJobSensor
 
 with DAG(
@@ -31,11 +30,10 @@ with DAG(
         timeout=600,
     )
 
-    # The summary is one XCom, read whole: not one XCom per key.
+    # The sensor returns the job's summary (no payee), one XCom read whole: not one XCom per key.
     @task(multiple_outputs=False)
-    def reconcile_books(job: dict[str, Any]) -> dict[str, Any]:
+    def reconcile_books(summary: dict[str, Any]) -> dict[str, Any]:
         """Stand-in for booking the payout once it finished."""
-        summary = summarize_job(job)
         print(f"BOOKED {summary}")
         return summary
 

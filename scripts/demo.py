@@ -67,7 +67,7 @@ def find_summary(output: str) -> dict | None:
 def print_summary(summary: dict, ledger: list[dict], seconds: float) -> None:
     print()
     print("Payout finished")
-    print(f"  job token : {summary['job_token']}")
+    print(f"  job token : {summary['job']}")
     print(f"  status    : {summary['status']}")
     print(
         "  items     : "

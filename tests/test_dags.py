@@ -44,20 +44,25 @@ def test_payout_example_end_to_end_deferrable(airflow_db, live_sandbox) -> None:
     assert summary["items_by_status"] == {"COMPLETED": 3}
     assert summary["paid_per_currency"] == {"EUR": "60", "USD": "205.5"}
     ledger = live_sandbox.admin.ledger()
-    assert len(ledger) == 3 and {entry["job_token"] for entry in ledger} == {summary["job_token"]}
-    assert xcom(run, "pay", "job_token") == summary["job_token"]
+    assert len(ledger) == 3 and {entry["job_token"] for entry in ledger} == {summary["job"]}
+    assert xcom(run, "pay", "job_token") == summary["job"]
+    # pay's XCom is the summary: no item, no payee reaches report's rendered fields.
+    assert xcom(run, "pay") == summary and "items" not in summary
 
 
-def test_payout_example_with_a_failing_job_fails_the_task(airflow_db, live_sandbox) -> None:
+def test_payout_example_with_a_failing_job_fails_the_task(airflow_db, live_sandbox, monkeypatch) -> None:
+    import json
+
     payees = [
         {
             "destination": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d",
-            "amount": 5,
+            "amount": "5.00",
             "currency": "USD",
             "memo": "SANDBOX_FAIL_JOB",
         }
     ]
-    run = run_dag(EXAMPLE_DAGS / "example_payjobs_payout.py", "example_payjobs_payout", payees=payees)
+    monkeypatch.setenv("AIRFLOW_VAR_PAYJOBS_PAYOUT_PAYEES", json.dumps(payees))
+    run = run_dag(EXAMPLE_DAGS / "example_payjobs_payout.py", "example_payjobs_payout")
     states = task_states(run)
     assert states["pay"] == "failed" and states["report"] == "upstream_failed"
     assert live_sandbox.admin.ledger() == [], "nothing paid"
@@ -105,8 +110,23 @@ def test_cancel_example(airflow_db, live_sandbox, cancel: bool, job_status: str,
     assert PayJobsHook().retrieve_payment_job(token)["status"] == job_status
 
 
-def test_sync_wait_returns_the_final_job(airflow_db, live_sandbox) -> None:
+def test_sync_wait_returns_the_final_jobs_summary(airflow_db, live_sandbox) -> None:
     run = run_dag(TEST_DAGS / "payjobs_test_dags.py", "payjobs_test_sync_wait")
+    assert task_states(run) == {"pay": "success"}
+    summary = xcom(run, "pay")
+    token = xcom(run, "pay", "job_token")
+    assert summary == {
+        "job": token,
+        "status": "COMPLETED",
+        "created": PayJobsHook().retrieve_payment_job(token)["created"],
+        "items_by_status": {"COMPLETED": 3},
+        "totals_per_currency": {"USD": "37.5"},
+        "paid_per_currency": {"USD": "37.5"},
+    }
+
+
+def test_return_full_job_returns_the_job_read_again_after_deferring(airflow_db, live_sandbox) -> None:
+    run = run_dag(TEST_DAGS / "payjobs_test_dags.py", "payjobs_test_full_job")
     assert task_states(run) == {"pay": "success"}
     job = xcom(run, "pay")
     assert job["status"] == "COMPLETED" and len(job["items"]) == 3

@@ -114,32 +114,47 @@ def test_trigger_serialize_round_trip_holds_primitives_only() -> None:
     assert again.serialize() == (classpath, kwargs)
 
 
-def test_success_event_returns_the_job() -> None:
+def read_as(answer: dict | None):
+    """A job reader that answers ``answer`` for the token of the job() helper, and records the call."""
+
+    def read(token: str) -> dict:
+        read.tokens.append(token)  # type: ignore[attr-defined]
+        assert answer is not None, "nothing should be read"
+        return answer
+
+    read.tokens = []  # type: ignore[attr-defined]
+    return read
+
+
+def test_success_event_returns_the_job_read_again() -> None:
     done = job("COMPLETED", "COMPLETED")
-    assert job_from_event({"status": "success", "job": done}, StatusSets()) == done
+    reader = read_as(done)
+    event = {"status": "success", "job_token": done["token"], "job_status": "COMPLETED", "message": "done"}
+    assert job_from_event(event, StatusSets(), reader) == done
+    assert reader.tokens == [done["token"]]
 
 
 @pytest.mark.parametrize(
-    ("event", "error"),
+    ("event", "read_again", "error"),
     [
-        (
-            {"status": "failed", "job": job("FAILED", "FAILED"), "message": "ended FAILED"},
-            AirflowFailException,
-        ),
-        ({"status": "failed", "job": job("CANCELLED"), "message": "ended CANCELLED"}, AirflowFailException),
-        ({"status": "timeout", "job": job("PROCESSING"), "message": "deadline"}, AirflowFailException),
-        ({"status": "success", "job": job("CANCELLED")}, AirflowFailException),
-        ({"status": "success", "job": job("SOMETHING_NEW")}, AirflowFailException),
-        ({"status": "success", "job": None}, AirflowFailException),
-        ({"status": "error", "message": "HTTP 404"}, AirflowException),
-        ({"status": "banana"}, AirflowException),
-        ({}, AirflowException),
-        (None, AirflowException),
+        ({"status": "failed", "job_token": TOKEN, "message": "ended FAILED"}, None, AirflowFailException),
+        ({"status": "failed", "job_token": TOKEN, "message": "ended CANCELLED"}, None, AirflowFailException),
+        ({"status": "timeout", "job_token": TOKEN, "message": "deadline"}, None, AirflowFailException),
+        # The event says success; the job read again says otherwise: the job wins.
+        ({"status": "success", "job_token": TOKEN}, job("CANCELLED"), AirflowFailException),
+        ({"status": "success", "job_token": TOKEN}, job("SOMETHING_NEW"), AirflowFailException),
+        ({"status": "success"}, None, AirflowException),
+        ({"status": "error", "message": "HTTP 404"}, None, AirflowException),
+        ({"status": "banana"}, None, AirflowException),
+        ({}, None, AirflowException),
+        (None, None, AirflowException),
     ],
 )
-def test_every_event_but_a_real_success_fails_the_task(event: dict | None, error: type[Exception]) -> None:
+def test_every_event_but_a_real_success_fails_the_task(
+    event: dict | None, read_again: dict | None, error: type[Exception]
+) -> None:
     with pytest.raises(error):
-        job_from_event(event, StatusSets())
+        job_from_event(event, StatusSets(), read_as(read_again))
 
 
 def test_a_completed_job_with_failed_items_is_a_failure_unless_accepted() -> None:
@@ -148,4 +163,4 @@ def test_a_completed_job_with_failed_items_is_a_failure_unless_accepted() -> Non
     assert StatusSets(fail_on_failed_items=False).classify_job(partly) is Outcome.SUCCESS
     assert StatusSets().classify_job(job("COMPLETED", "COMPLETED", "PENDING_ACCEPTANCE")) is Outcome.SUCCESS
     with pytest.raises(AirflowFailException, match="not every item was paid"):
-        job_from_event({"status": "success", "job": partly}, StatusSets())
+        job_from_event({"status": "success", "job_token": partly["token"]}, StatusSets(), read_as(partly))

@@ -31,6 +31,25 @@ def attach_to_outlets(context: Mapping[str, Any], outlets: Iterable[Any], job: M
     return len(assets)
 
 
+def finished_job_result(
+    context: Mapping[str, Any], outlets: Iterable[Any], job: Mapping[str, Any], return_full_job: bool
+) -> dict[str, Any]:
+    """
+    What a task that saw its job finish returns as XCom, its summary put in each outlet's event.
+
+    The summary by default (token, status, counts, totals; no item, no payee): XCom and the
+    rendered fields of the tasks that read it are readable by every Viewer. The whole job only
+    when the DAG's author asks for it with ``return_full_job=True``.
+
+    :param context: the running task's context.
+    :param outlets: the task's outlets.
+    :param job: the finished job.
+    :param return_full_job: return the job itself, items and payees included.
+    """
+    attach_to_outlets(context, outlets, job)
+    return dict(job) if return_full_job else job_event_payload(job)
+
+
 def check_outlets_wait(outlets: Iterable[Any] | None, wait_for_completion: bool) -> None:
     """
     Refuse outlets on a task that does not wait: its asset event would say "payout finished"

@@ -8,7 +8,7 @@ the loops that call :class:`JobWait` only fetch, sleep, and act on that event.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from airflow_provider_payjobs.client.job_status import (
     StatusSets,
     describe_progress,
     failed_items,
+    items_by_status,
 )
 from airflow_provider_payjobs.client.models import SUCCESS_STATUSES, JobStatus
 from airflow_provider_payjobs.client.retries import RetryPolicy
@@ -103,7 +104,18 @@ class JobWait:
         return max(0.0, min(poll_interval, self.end_time - time.time()))
 
     def event(self, status: str, message: str) -> dict[str, Any]:
-        return {"status": status, "job_token": self.job_token, "job": self.last_job, "message": message}
+        """
+        The one event of the wait: what the task needs to decide, never the job's items or payees
+        (the triggerer logs its events, and Airflow keeps them in the task instance for a while).
+        """
+        job = self.last_job or {}
+        return {
+            "status": status,
+            "job_token": self.job_token,
+            "message": message,
+            "job_status": job.get("status"),
+            "items_by_status": items_by_status(job),
+        }
 
 
 class Progress:
@@ -133,22 +145,32 @@ def failure_message(job: Mapping[str, Any]) -> str:
     return f"{ended}; unpaid items: {shown or 'none'}{more}"
 
 
-def job_from_event(event: Mapping[str, Any] | None, status_sets: StatusSets) -> dict[str, Any]:
+def job_from_event(
+    event: Mapping[str, Any] | None, status_sets: StatusSets, read_job: Callable[[str], Mapping[str, Any]]
+) -> dict[str, Any]:
     """
-    The final job of a success event; any other event fails the task (fail closed).
+    The final job of a success event, read with ``read_job(job_token)``; any other event fails
+    the task (fail closed).
 
     A "failed" or "timeout" event raises :class:`AirflowFailException` (retrying cannot help);
     "error" and anything unexpected raise :class:`AirflowException`, so task retries apply.
+
+    :param event: the wait's event (see :meth:`JobWait.event`).
+    :param status_sets: which statuses succeed and which fail.
+    :param read_job: the job by its token: the last job polled, or the job read again after
+        deferring (the event carries no items).
     """
     event = dict(event or {})
-    job = event.get("job")
     message = event.get("message") or f"unexpected trigger event {event!r}"
-    if event.get("status") == SUCCESS:
+    token = event.get("job_token")
+    if event.get("status") == SUCCESS and isinstance(token, str):
         # Trust the job, not only the label: a cancelled job is never a success.
-        if isinstance(job, Mapping) and status_sets.classify_job(job) is Outcome.SUCCESS:
+        job = read_job(token)
+        if status_sets.classify_job(job) is Outcome.SUCCESS:
             return dict(job)
-        says = failure_message(job) if isinstance(job, Mapping) else message
-        raise AirflowFailException(f"Trigger reported success but the job says otherwise: {says}")
+        raise AirflowFailException(
+            f"Trigger reported success but the job says otherwise: {failure_message(job)}"
+        )
     if event.get("status") in (FAILED, TIMEOUT):
         raise AirflowFailException(message)
     raise AirflowException(message)

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cached_property
@@ -23,7 +23,7 @@ from airflow_provider_payjobs.airflow_support.compat import (
     Context,
     conf,
 )
-from airflow_provider_payjobs.airflow_support.outlets import attach_to_outlets, check_outlets_wait
+from airflow_provider_payjobs.airflow_support.outlets import check_outlets_wait, finished_job_result
 from airflow_provider_payjobs.airflow_support.user_action import decide_in_worker
 from airflow_provider_payjobs.airflow_support.waiting import (
     FAILED,
@@ -64,6 +64,7 @@ from airflow_provider_payjobs.payout.protocol import (
     STATE_RESUBMISSION,
     PayoutProtocol,
 )
+from airflow_provider_payjobs.watcher.job_events import job_event_payload
 
 if TYPE_CHECKING:
     from airflow.sdk.types import RuntimeTaskInstanceProtocol
@@ -102,7 +103,8 @@ class CreatePaymentJobOperator(BaseOperator):
     :param body: the GatewayPaymentJob or PortalPaymentJob, a dict or a JSON string (templated).
         ``notBefore``/``notAfter`` may be datetimes or strings; they are sent as RFC 3339 UTC.
     :param payjobs_conn_id: the Airflow connection.
-    :param wait_for_completion: wait until the job is terminal and return the final job dict.
+    :param wait_for_completion: wait until the job is terminal; the task then returns the job's
+        summary (see ``return_full_job``), else the job token.
     :param deferrable: wait in the triggerer instead of the worker.
     :param poll_interval: seconds between status checks.
     :param timeout: how long to wait (seconds or timedelta); an absolute deadline carried into the trigger.
@@ -130,6 +132,10 @@ class CreatePaymentJobOperator(BaseOperator):
         days); a job older than that is not seen, so a re-run after it would pay again.
     :param lookup_max_pages: the most pages of 50 jobs one look reads before the task fails
         closed, saying so (default 200: 10,000 jobs).
+    :param return_full_job: return the whole job as XCom (every item; payee emails and names on
+        portal jobs), readable by every Viewer, instead of the token or the summary
+        ``{"job", "status", "created", "items_by_status", "totals_per_currency",
+        "paid_per_currency"}``.
 
     With ``outlets=[Asset(...)]`` (and ``wait_for_completion=True``, which outlets need), the
     asset event of a successful wait carries the job's summary as its extra (see
@@ -159,10 +165,12 @@ class CreatePaymentJobOperator(BaseOperator):
         payout_key: str | None = None,
         payout_lookback: float | timedelta = DEFAULT_PAYOUT_LOOKBACK,
         lookup_max_pages: int | None = None,
+        return_full_job: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.body = body
+        self.return_full_job = return_full_job
         self.payout_key = payout_key
         self.payout_lookback_seconds = _positive_seconds(payout_lookback, "payout_lookback")
         self.lookup_max_pages = lookup_max_pages
@@ -194,8 +202,9 @@ class CreatePaymentJobOperator(BaseOperator):
         """
         Create the job, or find the one an earlier try (or run of the payout key) created; wait if asked.
 
-        Returns the job token, or with ``wait_for_completion`` the final job (after deferring,
-        :meth:`execute_complete` returns it); ``None`` for a dry run. A failure no retry can mend
+        Returns the job token, or with ``wait_for_completion`` the final job's summary (after
+        deferring, :meth:`execute_complete` returns it); with ``return_full_job`` the job itself
+        (created, or final); ``None`` for a dry run. A failure no retry can mend
         (bad input, a refused body, bad credentials, a payout that differs, a guardrail) fails
         the task at once, without its retries.
 
@@ -212,7 +221,7 @@ class CreatePaymentJobOperator(BaseOperator):
             job = self._protocol(context).run().job
         self._publish(context, job["token"])
         if not self.wait_for_completion:
-            return job["token"]
+            return dict(job) if self.return_full_job else job["token"]
         return self._announce(context, self._wait(job))
 
     def _protocol(self, context: Context) -> PayoutProtocol:
@@ -310,29 +319,34 @@ class CreatePaymentJobOperator(BaseOperator):
                 event = wait.observe(self.hook.retrieve_payment_job(job["token"]))
             except PayJobsError as error:
                 event = wait.observe_error(error, self.hook.retry_policy)
-        return self._finish(event)
+        return self._finish(event, lambda _token: wait.last_job or job)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """
-        Resume after the trigger fired: the final job, or a failed task.
+        Resume after the trigger fired: the final job's summary (or the job), or a failed task.
+
+        The event carries no items: on success the job is read again, so what the task decides
+        on and returns is the job as the API says it is now.
 
         :param context: the Airflow context of the running task.
-        :param event: the trigger's event (``status``, ``job_token``, ``job``, ``message``).
+        :param event: the trigger's event (``status``, ``job_token``, ``message``, ``job_status``,
+            ``items_by_status``).
         """
         self.job_token = (event or {}).get("job_token") or self.job_token
         self._task_instance = context.get("ti")
-        return self._announce(context, self._finish(event))
+        return self._announce(context, self._finish(event, self.hook.retrieve_payment_job))
 
     def _announce(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
-        """The finished job, its summary put in the asset event of each outlet."""
-        attach_to_outlets(context, self.outlets, job)
-        return job
+        """What the task returns for its finished job; the job's summary in each outlet's event."""
+        return finished_job_result(context, self.outlets, job, self.return_full_job)
 
-    def _finish(self, event: dict[str, Any] | None) -> dict[str, Any]:
+    def _finish(
+        self, event: dict[str, Any] | None, read_job: Callable[[str], Mapping[str, Any]]
+    ) -> dict[str, Any]:
         if event and event.get("status") == TIMEOUT and self.cancel_on_kill:
             self._cancel_quietly(event.get("job_token"), "the wait timed out")
         try:
-            job = job_from_event(event, self.status_sets)
+            job = job_from_event(event, self.status_sets, read_job)
         except AirflowFailException as error:
             if self._retry_resubmits(event):
                 # Let Airflow retry the task: the retry pays what this job left unpaid.
@@ -345,8 +359,9 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def _retry_resubmits(self, event: dict[str, Any] | None) -> bool:
         """Whether a retry would pay what the failed job left unpaid, with nobody deciding anew."""
-        job = (event or {}).get("job") or {}
-        cancelled = JobStatus.parse(job.get("status")) is JobStatus.CANCELLED  # someone meant it
+        cancelled = (
+            JobStatus.parse((event or {}).get("job_status")) is JobStatus.CANCELLED
+        )  # someone meant it
         return (
             self.resubmit_failed
             and (event or {}).get("status") == FAILED
@@ -385,12 +400,15 @@ class CreatePaymentJobOperator(BaseOperator):
 
 class CancelPaymentJobOperator(BaseOperator):
     """
-    Cancels a payment job that has not finished processing; returns the cancelled job.
+    Cancels a payment job that has not finished processing; returns the cancelled job's summary.
 
     :param job_token: the job to cancel (templated).
     :param payjobs_conn_id: the Airflow connection.
     :param if_terminal: what to do when the job already ended: ``"fail"`` raises an error naming
-        its status; ``"skip"`` logs and returns the job.
+        its status; ``"skip"`` logs and returns the job's summary.
+    :param return_full_job: return the whole job as XCom (items and payees, readable by every
+        Viewer) instead of its summary ``{"job", "status", "created", "items_by_status",
+        "totals_per_currency", "paid_per_currency"}``.
     """
 
     template_fields: Sequence[str] = ("job_token", "payjobs_conn_id")
@@ -403,9 +421,11 @@ class CancelPaymentJobOperator(BaseOperator):
         job_token: str,
         payjobs_conn_id: str = PayJobsHook.default_conn_name,
         if_terminal: str = "fail",
+        return_full_job: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.return_full_job = return_full_job
         if if_terminal not in ("fail", "skip"):
             raise PayJobsValidationError("if_terminal", "must be 'fail' or 'skip'", if_terminal)
         self.job_token = job_token
@@ -414,7 +434,8 @@ class CancelPaymentJobOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """
-        Cancel the job and return it; a job already ended fails the task or is returned (``if_terminal``).
+        Cancel the job and return its summary; a job already ended fails the task or is returned
+        (``if_terminal``).
 
         :param context: the Airflow context of the running task.
         """
@@ -423,7 +444,7 @@ class CancelPaymentJobOperator(BaseOperator):
         push_job_link(context.get("ti"), hook.settings.portal_url, self.job_token)
         if JobStatus.parse(job.get("status")) not in TERMINAL_STATUSES:
             try:
-                return hook.cancel_payment_job(self.job_token)
+                return self._result(hook.cancel_payment_job(self.job_token))
             except PayJobsApiError as error:
                 if error.status_code != 400:
                     raise
@@ -434,7 +455,10 @@ class CancelPaymentJobOperator(BaseOperator):
         if self.if_terminal == "fail":
             raise AirflowFailException(message)
         self.log.info(message)
-        return job
+        return self._result(job)
+
+    def _result(self, job: dict[str, Any]) -> dict[str, Any]:
+        return dict(job) if self.return_full_job else job_event_payload(job)
 
 
 class _TaskState:

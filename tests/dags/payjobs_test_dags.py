@@ -53,6 +53,16 @@ with dag("payjobs_test_sync_wait") as sync_wait:
         task_id="pay", body=BODY, wait_for_completion=True, deferrable=False, poll_interval=0.1
     )
 
+with dag("payjobs_test_full_job") as full_job:
+    CreatePaymentJobOperator(
+        task_id="pay",
+        body=BODY,
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=0.1,
+        return_full_job=True,
+    )
+
 with dag("payjobs_test_deferred_deadline") as deferred_deadline:
     CreatePaymentJobOperator(
         task_id="pay",
