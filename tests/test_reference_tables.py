@@ -122,7 +122,8 @@ def _rows(lines: list[str], start: int) -> tuple[list[Row], int]:
 
 def parameters(cls: type) -> dict[str, inspect.Parameter]:
     """The constructor's arguments, without ``self`` and ``**kwargs``."""
-    signature = inspect.signature(cls.__init__)  # type: ignore[misc]  # a class's own __init__
+    # mypy calls any __init__ read off a class unsound; these are the classes' own, read as written.
+    signature = inspect.signature(cls.__init__)  # type: ignore[misc]
     return {
         name: parameter
         for name, parameter in list(signature.parameters.items())[1:]
@@ -131,6 +132,7 @@ def parameters(cls: type) -> dict[str, inspect.Parameter]:
 
 
 def rows_by_name(name: str) -> dict[str, Row]:
+    """The rows of ``name``'s table by the argument they describe."""
     rows = tables()[name]
     by_name = {row.code("argument") or row.cells["argument"]: row for row in rows}
     assert len(by_name) == len(rows), f"{name}'s table names an argument twice"
