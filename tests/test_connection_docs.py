@@ -258,13 +258,19 @@ def test_the_uri_example_works(sandbox: SandboxProcess, monkeypatch: pytest.Monk
     call_the_sandbox("payjobs_default", sandbox)
 
 
-def test_a_uri_whose_url_host_is_not_percent_encoded_is_refused_as_the_page_says() -> None:
+def test_a_uri_whose_url_host_is_not_percent_encoded_is_refused_as_the_page_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from airflow.models.connection import Connection
 
     (uri,) = exports(example("uri")).values()
     assert "%3A%2F%2F" in uri, "the example's host is a percent-encoded URL"
     with pytest.raises(Exception, match="Invalid connection string"):
         Connection(conn_id="payjobs_default", uri=unquote(uri))
+    # What a task sees (Airflow 3.3 logs the parse error at debug level only).
+    load_connection(monkeypatch, {"AIRFLOW_CONN_PAYJOBS_DEFAULT": unquote(uri)})
+    with pytest.raises(Exception, match=r"Invalid connection string|isn't defined"):
+        PayJobsHook().list_payment_jobs(1, 1)
 
 
 def test_the_bare_host_example_means_https_with_its_port_and_schema(
