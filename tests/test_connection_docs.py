@@ -9,9 +9,7 @@ no test can reach).
 
 from __future__ import annotations
 
-import asyncio
 import configparser
-import ipaddress
 import json
 import os
 import re
@@ -19,17 +17,17 @@ import shlex
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+import trustme
 from conftest import api_calls
+from tls_proxy import TlsProxy
 
 from airflow_provider_payjobs import UI_FIELD_BEHAVIOUR, get_provider_info
 from airflow_provider_payjobs.client import settings_cache
@@ -282,12 +280,12 @@ def test_the_bare_host_example_means_https_with_its_port_and_schema(
     assert settings.base_url == "https://api.example.com:8443/api/v2"
     assert settings.timeout == 60 and settings.retry_policy.attempts == 3
     # The same URI with a host a test can reach: a TLS front of the sandbox, trusted by its CA.
-    ca_bundle, tls = _tls_certificates(tmp_path)
-    # requests lets these win over a session's CA path (psf/requests#3829), which the sync
-    # transport does not override yet: without this, a machine that sets them fails here.
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    with _TlsFront(tls, backend_port=port_of(sandbox)) as front:
+    authority = trustme.CA()
+    ca_bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_bundle))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(tls)
+    with TlsProxy(tls, ("127.0.0.1", port_of(sandbox))) as front:
         reachable = uri.replace(
             "my-client-id:my-client-secret", f"{sandbox.client_id}:{sandbox.client_secret}"
         )
@@ -413,131 +411,3 @@ def test_airflow_connections_test_says_what_the_page_shows(
 
 
 # --- a TLS front for the bare host ---------------------------------------------------------------
-
-
-def _tls_certificates(directory: Path) -> tuple[Path, ssl.SSLContext]:
-    """A CA (its bundle's path) and a server context with a certificate it signed for 127.0.0.1."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.now(timezone.utc)
-
-    def certificate(subject: str, issuer: str, public_key: Any) -> x509.CertificateBuilder:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-        )
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    usage = dict.fromkeys(
-        ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment"), False
-    )
-    ca = (
-        certificate("payjobs test CA", "payjobs test CA", ca_key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                **usage,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = (
-        certificate("127.0.0.1", "payjobs test CA", server_key.public_key())
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_bundle, chain, key = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
-    ca_bundle.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    chain.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(chain, key)
-    return ca_bundle, context
-
-
-class _TlsFront:
-    """
-    A TLS listener on loopback that passes each connection's bytes on to a plain-http port.
-
-    :param context: the server's TLS context.
-    :param backend_port: the loopback port the bytes go to (the sandbox's).
-    """
-
-    def __init__(self, context: ssl.SSLContext, backend_port: int) -> None:
-        self._context = context
-        self._backend_port = backend_port
-        self._loop = asyncio.new_event_loop()
-        self._relays: set[asyncio.Task[Any]] = set()
-        self.port = 0
-
-    def __enter__(self) -> _TlsFront:
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._relay, "127.0.0.1", 0, ssl=self._context)
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-
-    async def _close(self) -> None:
-        self._server.close()
-        for relay in self._relays:
-            relay.cancel()
-        await asyncio.gather(*self._relays, return_exceptions=True)
-
-    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._relays.add(task)
-        try:
-            backend_reader, backend_writer = await asyncio.open_connection("127.0.0.1", self._backend_port)
-            await asyncio.gather(
-                _pipe(client_reader, backend_writer),
-                _pipe(backend_reader, client_writer),
-                return_exceptions=True,
-            )
-        finally:
-            client_writer.close()
-            self._relays.discard(task)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
