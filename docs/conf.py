@@ -65,6 +65,7 @@ payjobs_public_modules = [
 # README anchors used by included README sections, and the pages that hold them on this site.
 payjobs_readme = str(ROOT / "README.md")
 payjobs_readme_links = {
+    "#connection": "connection.md",
     "#deploying": "deploying.md",
     "#event-driven-scheduling-dags-that-run-when-a-payout-finishes": "operators.md",
 }
