@@ -15,6 +15,10 @@ class PayJobsError(Exception):
     """Base class of every error this provider raises."""
 
 
+# Item fields whose values say who is paid or what they are told: never quoted in a message.
+PAYEE_DATA_FIELDS = frozenset({"destinationToken", "email", "programUserId", "memo", "note"})
+
+
 class PayJobsValidationError(PayJobsError, ValueError):
     """
     Input that breaks a rule of the API; raised before anything is sent.
@@ -29,6 +33,8 @@ class PayJobsValidationError(PayJobsError, ValueError):
         self.rule = rule
         self.value = value
         shown = "" if value is None else f" (got {_short_repr(value)})"
+        if value is not None and field.rsplit(".", 1)[-1] in PAYEE_DATA_FIELDS:
+            shown = " (the value is not shown: payee data)"  # messages reach logs a Viewer reads
         message = f"{field}: {rule}{shown}"
         # Logs and UIs must be able to write the message: no lone surrogate survives in it.
         super().__init__(message.encode("utf-8", "backslashreplace").decode("utf-8"))

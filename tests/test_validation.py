@@ -597,3 +597,24 @@ def test_the_currency_placeholder_undefined_is_no_currency() -> None:
     """Found by holding the client's judge against the sandbox's: the list holds it, nobody pays in it."""
     with pytest.raises(PayJobsValidationError, match=r"items\[0\].currency: .*not UNDEFINED"):
         prepare_create_body({"items": [gateway_item(0, currency="UNDEFINED")]})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("email", "canary.payee@"), ("destinationToken", "dest-canary"), ("memo", "canary-memo\x00")],
+)
+def test_a_refused_payee_field_is_named_but_its_value_is_not_quoted(field: str, value: str) -> None:
+    """Validation messages reach task logs a Viewer reads: who is paid stays out of them."""
+    item = {
+        "amount": "5.00",
+        "currency": "USD",
+        "destinationToken": "dest-631b200f-665d-4dbe-bd01-3063c9dec97d",
+    }
+    if field == "email":
+        item = {"amount": "5.00", "currency": "USD", "email": value}
+    else:
+        item[field] = value
+    with pytest.raises(PayJobsValidationError) as raised:
+        prepare_create_body({"items": [item]})
+    assert raised.value.field == f"items[0].{field}" and "payee data" in str(raised.value)
+    assert value[:12] not in str(raised.value)
