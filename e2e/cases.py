@@ -242,8 +242,9 @@ class Cases:
     def payee_data_canary(self) -> str:
         """
         A payout of canary payees (from the example's Variable), then a search of every process's
-        log, the trigger's lines, and pay's and report's logs, XComs and rendered fields: only
-        build_items (the user's task, which returns the body) and pay's rendered body may hold them.
+        log, the trigger's lines, every task's log, and pay's and report's XComs and rendered
+        fields: only build_items' XCom (the user's task returns the body, and does not print it)
+        and pay's rendered body may hold them.
         """
         payees = [{"destination": CANARIES[0], "amount": "3.25", "currency": "USD", "memo": CANARIES[1]}]
         self.api.set_variable(PAYEES_VARIABLE, json.dumps(payees))
@@ -254,7 +255,10 @@ class Cases:
         self.sandbox.complete_jobs()
         assert self.api.wait_run_done(PAYOUT, payout.run_id, TASK_SECONDS) == "success"
         self.check_paid_once(payout.job_token, 1)
-        places = {"process logs": self.deployment.process_log_text()}
+        places = {
+            "process logs": self.deployment.process_log_text(),
+            "build_items log": self.task_log(PAYOUT, payout.run_id, "build_items"),
+        }
         for task_id in ("pay", "report"):
             task = self.api.task(PAYOUT, payout.run_id, task_id)
             rendered = dict(task.get("rendered_fields") or {})

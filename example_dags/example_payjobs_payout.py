@@ -40,8 +40,9 @@ with DAG(
     catchup=False,
     tags=["example", "payjobs"],
 ) as dag:
-    # Each task's result is one XCom, passed on whole: nothing reads its keys one by one.
-    @task(multiple_outputs=False)
+    # Each task's result is one XCom, passed on whole: nothing reads its keys one by one. The body
+    # holds the payees: Airflow must not print it in the task's log, which every Viewer reads.
+    @task(multiple_outputs=False, show_return_value_in_logs=False)
     def build_items() -> dict[str, Any]:
         """The create body: one gateway payment per payee of the Variable (or the defaults)."""
         payees = Variable.get(PAYEES_VARIABLE, default=DEFAULT_PAYEES, deserialize_json=True)

@@ -64,7 +64,8 @@ def read_payees() -> list[dict[str, str]]:
     ]
 
 
-@task(multiple_outputs=False)  # one XCom, the whole body: not one per key
+# One XCom, the whole body (not one per key), kept out of the task's log: it holds the payees.
+@task(multiple_outputs=False, show_return_value_in_logs=False)
 def build_body() -> dict[str, Any]:
     """The create body: one gateway payment per payee of the file."""
     return {

@@ -55,11 +55,14 @@ def canary_body(fail_job: bool = False) -> dict[str, Any]:
     return {"items": [gateway]} if fail_job else {"items": [portal]}
 
 
-def run_dags_test(body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def run_dags_test(variables: dict[str, Any], dag_id: str = DAG_ID) -> subprocess.CompletedProcess[str]:
     airflow = Path(sys.executable).with_name("airflow")
-    environment = {**os.environ, "AIRFLOW_VAR_PAYJOBS_CANARY_BODY": json.dumps(body)}
+    environment = {
+        **os.environ,
+        **{f"AIRFLOW_VAR_{name.upper()}": json.dumps(value) for name, value in variables.items()},
+    }
     return subprocess.run(
-        [str(airflow), "dags", "test", DAG_ID],
+        [str(airflow), "dags", "test", dag_id],
         capture_output=True,
         text=True,
         env=environment,
@@ -84,10 +87,15 @@ def database_rows(home: Path) -> list[tuple[str, dict[str, Any]]]:
         ]
 
 
-def canaries_outside_the_users_body(home: Path) -> dict[str, list[str]]:
-    """Where canaries were found, by place, leaving out ``pay``'s rendered ``body``."""
+def canaries_outside_the_users_body(home: Path, users_task: str | None = None) -> dict[str, list[str]]:
+    """
+    Where canaries were found, by place, leaving out ``pay``'s rendered ``body`` and the XCom of
+    ``users_task`` (the user's task that reads the payees and returns the body).
+    """
     places: dict[str, list[str]] = {}
     for table, row in database_rows(home):
+        if table == "xcom" and row.get("task_id") == users_task:
+            continue
         if table == "rendered_task_instance_fields" and row.get("task_id") == "pay":
             fields = json.loads(row["rendered_fields"])
             fields.pop("body", None)  # the user's own body: it may hold them
@@ -102,7 +110,7 @@ def canaries_outside_the_users_body(home: Path) -> dict[str, list[str]]:
 
 
 def test_a_payout_keeps_payee_data_to_the_users_own_body(airflow_db, live_sandbox) -> None:
-    result = run_dags_test(canary_body())
+    result = run_dags_test({"payjobs_canary_body": canary_body()})
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "CANARY REPORT" in output and "Trigger" in output, "the run deferred and reported"
@@ -115,7 +123,7 @@ def test_a_payout_keeps_payee_data_to_the_users_own_body(airflow_db, live_sandbo
 
 
 def test_a_failed_payout_names_no_payee_in_its_errors(airflow_db, live_sandbox) -> None:
-    result = run_dags_test(canary_body(fail_job=True))
+    result = run_dags_test({"payjobs_canary_body": canary_body(fail_job=True)})
     output = result.stdout + result.stderr
     assert "FAILED" in output, output[-3000:]  # the job failed, and the log says so
     assert found_in(output) == [], "payee data in the failure's log lines"
@@ -140,3 +148,24 @@ def test_the_trigger_event_carries_no_payee(live_sandbox, fail_job: bool) -> Non
     events = asyncio.run(collect())
     assert [event["status"] for event in events] == ["failed" if fail_job else "success"]
     assert found_in(json.dumps(events)) == [], events
+
+
+def test_the_payout_example_keeps_its_payees_out_of_logs_and_downstream(airflow_db, live_sandbox) -> None:
+    """The example reads payees in a task whose return value Airflow must not print in its log."""
+    payees = [
+        {
+            "destination": CANARIES["destinationToken"],
+            "amount": "4.75",
+            "currency": "USD",
+            "memo": CANARIES["memo"],
+        }
+    ]
+    result = run_dags_test({"payjobs_payout_payees": payees}, "example_payjobs_payout")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "PAYOUT SUMMARY" in output, output[-3000:]
+    assert found_in(output) == [], "payee data in a task's log (show_return_value_in_logs)"
+    assert canaries_outside_the_users_body(airflow_db, users_task="build_items") == {}
+    xcoms = [
+        row for table, row in database_rows(airflow_db) if table == "xcom" and row["task_id"] == "build_items"
+    ]
+    assert any(CANARIES["memo"] in str(row) for row in xcoms), "the search finds the user's own XCom"
