@@ -123,6 +123,8 @@ class UiChecks:
         page.get_by_role("option", name="sandbox").click()  # closes the menu, keeps the value
         verify = page.locator("label#switch\\:element_verify")
         assert verify.get_attribute("data-state") == "checked", "Verify TLS is shown off"
+        insecure = page.locator("label#switch\\:element_allow_insecure_http")
+        assert insecure.get_attribute("data-state") == "unchecked", "Allow plain http is shown on"
         numbers = {name: page.locator(f"input[name=element_{name}]").input_value() for name in _NUMBERS}
         assert numbers == _NUMBERS, numbers
         page.get_by_text("Environment", exact=True).scroll_into_view_if_needed()
@@ -130,7 +132,7 @@ class UiChecks:
         page.get_by_text("Verify TLS", exact=True).scroll_into_view_if_needed()
         shown.append(self.screenshot("connection-form-extra-defaults"))
         page.keyboard.press("Escape")
-        return f"labels, hidden fields and defaults right (environment sandbox, Verify TLS on); {shown[-1]}"
+        return f"labels, hidden fields and defaults right (environment sandbox, Verify TLS on, plain http off); {shown[-1]}"
 
     def _open_menu(self, trigger: Any, attempts: int = 5) -> Any:
         """

@@ -44,6 +44,7 @@ def test_airflow_gives_the_ui_those_defaults() -> None:
         assert meta.extra_fields["environment"]["value"] == "sandbox"
         assert meta.extra_fields["verify"]["value"] is True
         assert meta.extra_fields["verify"]["schema"]["title"] == "Verify TLS"
+        assert meta.extra_fields["allow_insecure_http"]["value"] is False
     else:
         # Airflow 3.0 and 3.1 build extra fields only from a hook's WTForms widgets; this hook
         # has none, so the extras go in the Extra box, whose placeholder shows them.
