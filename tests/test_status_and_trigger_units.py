@@ -164,3 +164,26 @@ def test_a_completed_job_with_failed_items_is_a_failure_unless_accepted() -> Non
     assert StatusSets().classify_job(job("COMPLETED", "COMPLETED", "PENDING_ACCEPTANCE")) is Outcome.SUCCESS
     with pytest.raises(AirflowFailException, match="not every item was paid"):
         job_from_event({"status": "success", "job_token": partly["token"]}, StatusSets(), read_as(partly))
+
+
+@pytest.mark.parametrize(
+    ("event", "resubmits"),
+    [
+        ({"status": "failed", "job_status": "FAILED"}, True),
+        ({"status": "failed", "job_status": "COMPLETED"}, True),  # an item failed: pay it again
+        ({"status": "failed", "job_status": "CANCELLED"}, False),  # someone meant it
+        # Fired by an earlier version of the provider, still waiting in the database at an upgrade.
+        ({"status": "failed", "job": job("CANCELLED")}, False),
+        ({"status": "failed", "job": job("FAILED", "FAILED")}, True),
+        ({"status": "failed", "job": "garbage"}, False),
+        ({"status": "failed"}, False),  # no status known: fail closed
+        ({"status": "timeout", "job_status": "FAILED"}, False),
+    ],
+)
+def test_a_retry_resubmits_only_a_job_known_to_have_failed(event: dict, resubmits: bool) -> None:
+    from airflow_provider_payjobs.operators.payjobs import CreatePaymentJobOperator
+
+    operator = CreatePaymentJobOperator(
+        task_id="pay", body={"items": []}, wait_for_completion=True, resubmit_failed=True
+    )
+    assert operator._retry_resubmits(event) is resubmits

@@ -359,13 +359,17 @@ class CreatePaymentJobOperator(BaseOperator):
 
     def _retry_resubmits(self, event: dict[str, Any] | None) -> bool:
         """Whether a retry would pay what the failed job left unpaid, with nobody deciding anew."""
-        cancelled = (
-            JobStatus.parse((event or {}).get("job_status")) is JobStatus.CANCELLED
-        )  # someone meant it
+        event = event or {}
+        # An event fired by an earlier version of the provider carries the job, not its status.
+        job = event.get("job")
+        status = JobStatus.parse(
+            event.get("job_status") or (job.get("status") if isinstance(job, Mapping) else None)
+        )
         return (
             self.resubmit_failed
-            and (event or {}).get("status") == FAILED
-            and not cancelled
+            and event.get("status") == FAILED
+            and status is not None  # fail closed: a job of unknown status is not paid around
+            and status is not JobStatus.CANCELLED  # someone meant it
             and _body_has_no_ids(self.body)
         )
 
