@@ -132,7 +132,8 @@ class UiChecks:
         page.get_by_text("Verify TLS", exact=True).scroll_into_view_if_needed()
         shown.append(self.screenshot("connection-form-extra-defaults"))
         page.keyboard.press("Escape")
-        return f"labels, hidden fields and defaults right (environment sandbox, Verify TLS on, plain http off); {shown[-1]}"
+        defaults = "environment sandbox, Verify TLS on, plain http off"
+        return f"labels, hidden fields and defaults right ({defaults}); {shown[-1]}"
 
     def _open_menu(self, trigger: Any, attempts: int = 5) -> Any:
         """
