@@ -5,7 +5,7 @@ from __future__ import annotations
 import reprlib
 from typing import Any, TypedDict
 
-from airflow_provider_payjobs.client.redaction import redact
+from airflow_provider_payjobs.client.redaction import PAYEE_DATA_FIELDS, redact
 
 # How much of a non-JSON body (a proxy's HTML page, say) an error message quotes.
 BODY_EXCERPT_CHARS = 200
@@ -13,10 +13,6 @@ BODY_EXCERPT_CHARS = 200
 
 class PayJobsError(Exception):
     """Base class of every error this provider raises."""
-
-
-# Item fields whose values say who is paid or what they are told: never quoted in a message.
-PAYEE_DATA_FIELDS = frozenset({"destinationToken", "email", "programUserId", "memo", "note"})
 
 
 class PayJobsValidationError(PayJobsError, ValueError):

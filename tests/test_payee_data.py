@@ -75,6 +75,17 @@ def found_in(text: str) -> list[str]:
     return [name for name, value in CANARIES.items() if value in text]
 
 
+def logged_outside_the_users_body(output: str) -> list[str]:
+    """
+    The canaries in a run's output, leaving out Airflow's own DEBUG lines of the messages a task
+    sends its supervisor (Airflow 3.0 logs them under ``dags test``): rendered fields and XComs,
+    whose stored values the database search checks place by place.
+    """
+    carried = ("msg=SetRenderedFields(", "msg=SetXCom(")
+    lines = [line for line in output.splitlines() if not any(message in line for message in carried)]
+    return found_in("\n".join(lines))
+
+
 def database_rows(home: Path) -> list[tuple[str, dict[str, Any]]]:
     """Every row of every table of the metadata database, as (table, row)."""
     with sqlite3.connect(home / "airflow.db") as database:
@@ -114,7 +125,7 @@ def test_a_payout_keeps_payee_data_to_the_users_own_body(airflow_db, live_sandbo
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "CANARY REPORT" in output and "Trigger" in output, "the run deferred and reported"
-    assert found_in(output) == [], "payee data in the task or trigger logs"
+    assert logged_outside_the_users_body(output) == [], "payee data in the task or trigger logs"
     places = canaries_outside_the_users_body(airflow_db)
     assert places == {}, places
     # The search can find: the user's body is stored as pay's rendered field, canaries and all.
@@ -125,9 +136,27 @@ def test_a_payout_keeps_payee_data_to_the_users_own_body(airflow_db, live_sandbo
 def test_a_failed_payout_names_no_payee_in_its_errors(airflow_db, live_sandbox) -> None:
     result = run_dags_test({"payjobs_canary_body": canary_body(fail_job=True)})
     output = result.stdout + result.stderr
-    assert "FAILED" in output, output[-3000:]  # the job failed, and the log says so
-    assert found_in(output) == [], "payee data in the failure's log lines"
+    # pay failed on the job's failure (not on anything else), naming the unpaid item.
+    assert result.returncode != 0 and "is FAILED; items: 1 FAILED" in output, output[-3000:]
+    assert "unpaid items: " in output and "(12.5 USD: FAILED)" in output, output[-3000:]
+    assert logged_outside_the_users_body(output) == [], "payee data in the failure's log lines"
     assert canaries_outside_the_users_body(airflow_db) == {}
+    # The search can find: this run's body is pay's rendered field, its note included (Airflow's
+    # masker shows the destination token as *** there: its key holds "token").
+    rendered = [
+        str(row) for table, row in database_rows(airflow_db) if table == "rendered_task_instance_fields"
+    ]
+    assert any(CANARIES["note"] in row and "SANDBOX_FAIL_JOB" in row for row in rendered)
+
+
+def test_an_error_quoting_a_job_answer_hides_its_payee_values() -> None:
+    from airflow_provider_payjobs.client.answers import Answer, malformed
+
+    body = json.dumps(
+        {"token": "jobs-x", "items": [{"amount": 5, "email": CANARIES["email"], "memo": CANARIES["memo"]}]}
+    )
+    error = malformed(Answer(200, {}, body.encode()), "GET", "/payments/jobs/jobs-x", "no status")
+    assert found_in(str(error)) == [] and found_in(repr(error)) == [] and '"email": "***"' in str(error)
 
 
 @pytest.mark.parametrize("fail_job", [False, True], ids=["success", "failed"])
@@ -163,7 +192,9 @@ def test_the_payout_example_keeps_its_payees_out_of_logs_and_downstream(airflow_
     result = run_dags_test({"payjobs_payout_payees": payees}, "example_payjobs_payout")
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "PAYOUT SUMMARY" in output, output[-3000:]
-    assert found_in(output) == [], "payee data in a task's log (show_return_value_in_logs)"
+    assert logged_outside_the_users_body(output) == [], (
+        "payee data in a task's log (show_return_value_in_logs)"
+    )
     assert canaries_outside_the_users_body(airflow_db, users_task="build_items") == {}
     xcoms = [
         row for table, row in database_rows(airflow_db) if table == "xcom" and row["task_id"] == "build_items"

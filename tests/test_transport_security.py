@@ -12,6 +12,7 @@ import asyncio
 import json
 import socket
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,74 @@ def test_allow_insecure_http_takes_only_a_boolean(value: Any) -> None:
         PayJobsSettings.from_connection(
             connection("http://proxy.internal/api/v2", extra={"allow_insecure_http": value})
         )
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://192.0.2.1/api/v2",
+        "http://payments.example.com/api/v2",
+        "http://127.0.0.1./api/v2",  # a name with a dot at the end goes to DNS
+        "http://localhost./api/v2",
+        "http://[::ffff:127.0.0.1]/api/v2",
+        "http://0.0.0.0:8023/api/v2",
+    ],
+)
+def test_plain_http_to_anything_but_a_loopback_literal_is_refused(host: str) -> None:
+    with pytest.raises(PayJobsValidationError, match="allow_insecure_http") as raised:
+        PayJobsSettings.from_connection(connection(host))
+    assert raised.value.field == "host"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://127.0.0.1@evil.example/api/v2",  # userinfo: the host is evil.example
+        "http://user:hunter2@127.0.0.1:8023/api/v2",
+        "http://evil.example\\@127.0.0.1:8023/api/v2",  # urllib3 would send this to evil.example
+        "http://127.0.0.1:8023\\@evil.example/api/v2",
+    ],
+)
+def test_a_host_clients_could_read_two_ways_is_refused_without_quoting_it(host: str) -> None:
+    with pytest.raises(PayJobsValidationError) as raised:
+        PayJobsSettings.from_connection(connection(host))
+    assert raised.value.field == "host" and "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("call", [_sync_call, _async_call], ids=["sync", "async"])
+def test_environment_proxies_are_not_used_for_a_loopback_host(
+    monkeypatch, sandbox, unused_port, call
+) -> None:
+    # A proxy that refuses every connection: a client that used it would fail.
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{unused_port}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    _connect(monkeypatch, sandbox, sandbox.base_url)
+    assert call()["payload"] == []
+
+
+@pytest.mark.parametrize("form", ["directory", "home"])
+@pytest.mark.parametrize("call", [_sync_call, _async_call], ids=["sync", "async"])
+def test_a_ca_directory_or_a_path_under_home_is_trusted_on_both_clients(
+    monkeypatch, sandbox, https_sandbox, bundles, tmp_path, form, call
+) -> None:
+    for name in BUNDLE_VARIABLES:
+        monkeypatch.setenv(name, bundles["other"])
+    if form == "directory":
+        # OpenSSL looks a directory's certificates up by subject hash: <hash>.0
+        subject_hash = subprocess.run(
+            ["openssl", "x509", "-hash", "-noout", "-in", bundles["ours"]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        (tmp_path / "certs").mkdir()
+        (tmp_path / "certs" / f"{subject_hash}.0").write_bytes(Path(bundles["ours"]).read_bytes())
+        setting = str(tmp_path / "certs")
+    else:
+        monkeypatch.setenv("HOME", str(tmp_path))
+        (tmp_path / "ca.pem").write_bytes(Path(bundles["ours"]).read_bytes())
+        setting = "~/ca.pem"
+    _connect(monkeypatch, sandbox, f"https://127.0.0.1:{https_sandbox.port}/api/v2", verify=setting)
+    assert _outcome(call) == "ok"

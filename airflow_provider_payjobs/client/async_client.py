@@ -27,7 +27,7 @@ from airflow_provider_payjobs.client.auth import TOKEN_CACHE, AccessToken
 from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.client.models import API_VERSION_HEADER
 from airflow_provider_payjobs.client.redaction import mask_in_logs
-from airflow_provider_payjobs.client.transport_security import ssl_context
+from airflow_provider_payjobs.client.transport_security import bypasses_proxies, ssl_context
 from airflow_provider_payjobs.exceptions import PayJobsTransportError
 
 # Requests in flight per shared session. Waiting for one of these is not part of a call's
@@ -138,9 +138,12 @@ async def _read(response: aiohttp.ClientResponse, max_answer_bytes: int) -> Answ
 
 
 def _environment_proxy(base_url: str) -> tuple[Any, Any]:
-    """The proxy (and its credentials) the environment sets for ``base_url``, if any."""
+    """The proxy (and its credentials) the environment sets for ``base_url``, if any (never for loopback)."""
     from aiohttp.helpers import get_env_proxy_for_url
     from yarl import URL
+
+    if bypasses_proxies(base_url):
+        return None, None
 
     try:
         return get_env_proxy_for_url(URL(base_url))

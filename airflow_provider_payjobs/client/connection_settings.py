@@ -237,10 +237,26 @@ def resolve_base_url(connection: Any, extras: Mapping[str, Any]) -> str:
     return f"https://{server}{BASE_PATH}"
 
 
+# What a host and port may be written with: names, IPv4, [IPv6], a port. No userinfo, no
+# backslash: clients disagree on where such a host ends (urllib3 reads http://a\@b as host a).
+SAFE_NETLOC_RE = re.compile(r"(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
 def _checked_url(url: str) -> str:
-    """A base URL given in full: http or https, a host, nothing that could break a request line."""
+    """A base URL given in full: http or https, a plain host, nothing that could break a request line."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not url.isprintable() or " " in url:
+    if "@" in parts.netloc:
+        # Not quoted: what precedes the @ may be a secret.
+        raise PayJobsValidationError(
+            "host", "must not hold a user or password: the client id and secret go in login and password"
+        )
+    if (
+        parts.scheme not in ("http", "https")
+        or not SAFE_NETLOC_RE.fullmatch(parts.netloc)
+        or not url.isprintable()
+        or " " in url
+        or "\\" in url
+    ):
         raise PayJobsValidationError("host", "must be a base URL such as https://host/api/v2", url)
     return url
 

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 REPLACEMENT = "***"
+# Item fields whose values say who is paid or what they are told: never quoted in a message, as
+# messages reach task logs a Viewer reads. In quoted JSON their value becomes "***" (also when the
+# excerpt cuts it short).
+PAYEE_DATA_FIELDS = frozenset({"destinationToken", "email", "programUserId", "memo", "note"})
+_PAYEE_VALUE = re.compile(
+    r'("(?:' + "|".join(sorted(PAYEE_DATA_FIELDS)) + r')"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|$)'
+)
 # Tokens are renewed about hourly; a bound keeps a long-lived triggerer from growing without end.
 MAX_REMEMBERED_SECRETS = 1000
 
@@ -61,8 +69,8 @@ SECRETS = SecretRegistry()
 
 
 def redact(text: str | None) -> str | None:
-    """``text`` without any secret this process knows; None stays None."""
-    return None if text is None else SECRETS.redact(text)
+    """``text`` without any secret this process knows, nor payee values in JSON; None stays None."""
+    return None if text is None else SECRETS.redact(_PAYEE_VALUE.sub(rf'\1"{REPLACEMENT}"', text))
 
 
 # How a new secret is hidden from the host's logs: Airflow's secrets masker, given by the hook when

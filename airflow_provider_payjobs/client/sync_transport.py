@@ -21,6 +21,7 @@ from airflow_provider_payjobs.client.answers import ACCEPT_ENCODING, Answer, enc
 from airflow_provider_payjobs.client.connection_settings import PayJobsSettings
 from airflow_provider_payjobs.client.deadlines import WATCHDOG, CallDeadline
 from airflow_provider_payjobs.client.models import API_VERSION_HEADER
+from airflow_provider_payjobs.client.transport_security import bypasses_proxies
 from airflow_provider_payjobs.exceptions import PayJobsTransportError
 
 READ_CHUNK_BYTES = 64 * 1024
@@ -106,6 +107,8 @@ class SyncTransport:
         )
         # Given on every request, not as session.verify: requests lets REQUESTS_CA_BUNDLE win over that.
         self.verify: bool | str = settings.ca_bundle or False
+        # No environment proxy (nor .netrc) for a loopback host: plain http to it stays on this machine.
+        self.session.trust_env = not bypasses_proxies(settings.base_url)
 
     def send(
         self,

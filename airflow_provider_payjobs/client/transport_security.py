@@ -27,8 +27,13 @@ CA_ENVIRONMENT_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FI
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an IP address) is this machine: localhost, 127.0.0.0/8 or ::1."""
-    name = host.strip("[]").lower().rstrip(".")
+    """
+    Whether ``host`` is this machine: exactly ``localhost``, or an IP literal in 127.0.0.0/8 or ::1.
+
+    Nothing a resolver could send elsewhere: ``localhost.`` and ``127.0.0.1.`` are names that go
+    to DNS, and an IPv4-mapped ``::ffff:127.0.0.1`` is left to be refused.
+    """
+    name = host.removeprefix("[").removesuffix("]").lower()
     if name == "localhost":
         return True
     try:
@@ -55,12 +60,19 @@ def check_transport(base_url: str, allow_insecure_http: bool) -> list[str]:
             f"is plain http to {host}, beyond loopback: the client secret, tokens and payees would "
             "cross the network unencrypted. Use https, or set the connection extra "
             '"allow_insecure_http": true for a proxy in a private network you trust',
-            base_url,
         )
     return [
         f"Connection sends the client secret, tokens and payment bodies over plain http to {host} "
         "(allow_insecure_http is set): anyone on the network path can read them"
     ]
+
+
+def bypasses_proxies(base_url: str) -> bool:
+    """
+    Whether calls to ``base_url`` must ignore the environment's proxies: a loopback host (a proxy
+    cannot reach this machine's loopback, and plain http to it would carry the secret in clear).
+    """
+    return is_loopback(urlsplit(base_url).hostname or "")
 
 
 def ca_bundle(verify: bool | str) -> str | None:
