@@ -66,6 +66,7 @@ payjobs_public_modules = [
 payjobs_readme = str(ROOT / "README.md")
 payjobs_readme_links = {
     "#connection": "connection.md",
+    "#security": "security.md",
     "#deploying": "deploying.md",
     "#event-driven-scheduling-dags-that-run-when-a-payout-finishes": "operators.md",
 }
