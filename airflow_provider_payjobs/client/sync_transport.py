@@ -184,12 +184,6 @@ def _transport_error(
     timeout = settings.timeout
     if isinstance(error, exceptions.SSLError):
         kind, text = "tls", "TLS handshake or certificate verification failed"
-        return PayJobsTransportError(
-            f"{text}: {type(error).__name__}{settings.tls_failure_hint()}",
-            kind=kind,
-            method=method,
-            path=path,
-        )
     elif isinstance(error, exceptions.ConnectTimeout):
         kind, text = "connect_timeout", "timed out while connecting"
     elif isinstance(error, exceptions.ConnectionError) and _never_connected(error):
@@ -201,7 +195,8 @@ def _transport_error(
     else:
         # Anything else may have happened after the request left: the safe reading for a create.
         kind, text = "dropped", "the connection was dropped before a complete answer came"
-    return PayJobsTransportError(f"{text}: {type(error).__name__}", kind=kind, method=method, path=path)
+    hint = settings.tls_failure_hint() if kind == "tls" else ""
+    return PayJobsTransportError(f"{text}: {type(error).__name__}{hint}", kind=kind, method=method, path=path)
 
 
 def _never_connected(error: BaseException) -> bool:
