@@ -47,6 +47,16 @@ def finished_job_result(
     :param return_full_job: return the job itself, items and payees included.
     """
     attach_to_outlets(context, outlets, job)
+    return job_result(job, return_full_job)
+
+
+def job_result(job: Mapping[str, Any], return_full_job: bool) -> dict[str, Any]:
+    """
+    A task's XCom for ``job``: its summary, or the whole job (items and payees) when asked.
+
+    :param job: the job as the API answers it.
+    :param return_full_job: return the job itself.
+    """
     return dict(job) if return_full_job else job_event_payload(job)
 
 

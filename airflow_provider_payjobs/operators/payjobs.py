@@ -23,7 +23,11 @@ from airflow_provider_payjobs.airflow_support.compat import (
     Context,
     conf,
 )
-from airflow_provider_payjobs.airflow_support.outlets import check_outlets_wait, finished_job_result
+from airflow_provider_payjobs.airflow_support.outlets import (
+    check_outlets_wait,
+    finished_job_result,
+    job_result,
+)
 from airflow_provider_payjobs.airflow_support.user_action import decide_in_worker
 from airflow_provider_payjobs.airflow_support.waiting import (
     FAILED,
@@ -64,7 +68,6 @@ from airflow_provider_payjobs.payout.protocol import (
     STATE_RESUBMISSION,
     PayoutProtocol,
 )
-from airflow_provider_payjobs.watcher.job_events import job_event_payload
 
 if TYPE_CHECKING:
     from airflow.sdk.types import RuntimeTaskInstanceProtocol
@@ -448,7 +451,7 @@ class CancelPaymentJobOperator(BaseOperator):
         push_job_link(context.get("ti"), hook.settings.portal_url, self.job_token)
         if JobStatus.parse(job.get("status")) not in TERMINAL_STATUSES:
             try:
-                return self._result(hook.cancel_payment_job(self.job_token))
+                return job_result(hook.cancel_payment_job(self.job_token), self.return_full_job)
             except PayJobsApiError as error:
                 if error.status_code != 400:
                     raise
@@ -459,10 +462,7 @@ class CancelPaymentJobOperator(BaseOperator):
         if self.if_terminal == "fail":
             raise AirflowFailException(message)
         self.log.info(message)
-        return self._result(job)
-
-    def _result(self, job: dict[str, Any]) -> dict[str, Any]:
-        return dict(job) if self.return_full_job else job_event_payload(job)
+        return job_result(job, self.return_full_job)
 
 
 class _TaskState:
