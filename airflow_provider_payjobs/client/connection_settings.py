@@ -167,7 +167,7 @@ class PayJobsSettings:
         base_url = resolve_base_url(connection, extras)
         allow_insecure_http = _boolean(extras.get("allow_insecure_http", False), "extra.allow_insecure_http")
         warnings = check_transport(base_url, allow_insecure_http)
-        verify = _verify(extras.get("verify", DEFAULT_VERIFY))
+        verify = _boolean_or_text(extras.get("verify", DEFAULT_VERIFY))
         ca_bundle(verify)  # a CA path that does not exist fails here, before anything is sent
         warnings += verify_warnings(verify)
         credentials = ClientCredentials(
@@ -280,8 +280,11 @@ TRUE_TEXTS = frozenset({"true", "1", "yes"})
 FALSE_TEXTS = frozenset({"false", "0", "no"})
 
 
-def _verify(value: Any) -> bool | str:
-    """``verify`` may be a boolean, a boolean-like string (URI form), or a CA bundle path."""
+def _boolean_or_text(value: Any) -> bool | str:
+    """
+    A boolean, or a boolean-like string (a URI carries only text) as one; other text as it is
+    (``verify``'s CA bundle path).
+    """
     if isinstance(value, bool):
         return value
     text = str(value).strip()
@@ -294,9 +297,7 @@ def _verify(value: Any) -> bool | str:
 
 def _boolean(value: Any, field: str) -> bool:
     """A boolean extra: true or false, as JSON or as URI text; anything else is a typo worth naming."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_TEXTS | FALSE_TEXTS:
-        return text in TRUE_TEXTS
+    parsed = _boolean_or_text(value)
+    if isinstance(parsed, bool):
+        return parsed
     raise PayJobsValidationError(field, "must be true or false", value)
