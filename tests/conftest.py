@@ -127,6 +127,29 @@ def airflow_db() -> Path:
     return _AIRFLOW_HOME
 
 
+def airflow_dags_test(dag_id: str, variables: dict[str, object] | None = None):
+    """
+    ``airflow dags test dag_id`` in a child process with this environment, and Airflow Variables
+    ``variables`` (JSON) given as ``AIRFLOW_VAR_...``; the finished process, output captured.
+    """
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    environment = {
+        **os.environ,
+        **{f"AIRFLOW_VAR_{name.upper()}": json.dumps(value) for name, value in (variables or {}).items()},
+    }
+    return subprocess.run(
+        [str(airflow), "dags", "test", dag_id],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=240,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def live_sandbox_process() -> Iterator[SandboxProcess]:
     """A sandbox whose clock runs in real time with short steps: for whole DAG runs."""

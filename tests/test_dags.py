@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_DAGS, TEST_DAGS, connection_json, load_dag, logged
+from conftest import EXAMPLE_DAGS, TEST_DAGS, airflow_dags_test, connection_json, load_dag, logged
 
 from airflow_provider_payjobs.hooks.payjobs import PayJobsHook
 
@@ -179,15 +176,7 @@ def test_a_retried_task_reconnects_to_its_job(airflow_db, live_sandbox, point: s
 
 
 def test_airflow_dags_test_cli(airflow_db, live_sandbox) -> None:
-    airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run(
-        [str(airflow), "dags", "test", "example_payjobs_payout"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=240,
-        check=False,
-    )
+    result = airflow_dags_test("example_payjobs_payout")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "PAYOUT SUMMARY" in result.stdout + result.stderr
     assert len(live_sandbox.admin.ledger()) == 3

@@ -12,14 +12,13 @@ rendered ``body``, the user's own.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import airflow_dags_test
 
 pytestmark = pytest.mark.dag
 
@@ -56,19 +55,7 @@ def canary_body(fail_job: bool = False) -> dict[str, Any]:
 
 
 def run_dags_test(variables: dict[str, Any], dag_id: str = DAG_ID) -> subprocess.CompletedProcess[str]:
-    airflow = Path(sys.executable).with_name("airflow")
-    environment = {
-        **os.environ,
-        **{f"AIRFLOW_VAR_{name.upper()}": json.dumps(value) for name, value in variables.items()},
-    }
-    return subprocess.run(
-        [str(airflow), "dags", "test", dag_id],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=240,
-        check=False,
-    )
+    return airflow_dags_test(dag_id, variables)
 
 
 def found_in(text: str) -> list[str]:
